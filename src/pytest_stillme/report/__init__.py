@@ -1,0 +1,1 @@
+"""Writers at the edge: SARIF, JUnit, Markdown and the terminal table."""
