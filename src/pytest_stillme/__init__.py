@@ -1,13 +1,18 @@
 """pytest-stillme: one findings model, one ledger, one gate, SARIF and JUnit at the edge.
 
-Importing this package is cheap on purpose: the pytest plugin lives in
-:mod:`pytest_stillme.plugin`, and nothing heavy is imported until used.
+Importing this package is cheap on purpose (the ``stillme`` command and an
+idle plugin must not pay for what they do not use): the recording functions
+are loaded on first use.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .findings import Finding, Location, Rule, ScannerError, Severity
-from .recording import record_error, record_finding
+
+if TYPE_CHECKING:
+    from .recording import record_error, record_finding
 
 __all__ = [
     "Finding",
@@ -19,3 +24,11 @@ __all__ = [
     "record_finding",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("record_finding", "record_error"):
+        from . import recording
+
+        return getattr(recording, name)
+    raise AttributeError(f"module 'pytest_stillme' has no attribute {name!r}")

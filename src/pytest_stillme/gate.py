@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from .findings import CATEGORIES, Finding, ScannerError, Severity
@@ -139,6 +139,10 @@ class Verdict:
     @property
     def failed_checks(self) -> tuple[Check, ...]:
         return tuple(c for c in self.checks if not c.passed)
+
+    def with_check(self, check: Check) -> Verdict:
+        """The same verdict with one more check (the plugin adds "reports written")."""
+        return replace(self, checks=(*self.checks, check))
 
 
 def evaluate(policy: Policy, ledger: Ledger, coverage: Coverage | None) -> Verdict:

@@ -8,6 +8,7 @@ the writers always see a single ledger.  No pytest here.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -27,8 +28,14 @@ class Ledger:
         self._tools: dict[str, str] = {}
 
     def add(self, finding: Finding) -> None:
-        """Record a finding; a second one with the same fingerprint is the same finding."""
-        self._findings.setdefault(finding.fingerprint, finding)
+        """Record a finding; a second one with the same fingerprint is the same finding.
+
+        Of two that share a fingerprint the more severe is kept (ties broken by
+        content), so the result never depends on arrival order (xdist).
+        """
+        known = self._findings.get(finding.fingerprint)
+        if known is None or _rank(finding) > _rank(known):
+            self._findings[finding.fingerprint] = finding
         self._tools.setdefault(finding.tool, finding.tool_version)
 
     def extend(self, findings: Iterable[Finding]) -> None:
@@ -85,3 +92,7 @@ class Ledger:
         ledger = cls()
         ledger.merge_dict(data)
         return ledger
+
+
+def _rank(finding: Finding) -> tuple[int, float, str]:
+    return (int(finding.severity), finding.security_severity, json.dumps(finding.to_dict(), sort_keys=True))

@@ -1,0 +1,113 @@
+"""Pytest items for sources that are not tests: one item per ingested report.
+
+Like pytest-mypy's items, an item fails with the tool's findings as plain text
+(never a traceback) when any of them would fail the gate, and fails with a
+clear message when its input cannot be read: a scanner error is never an
+empty result.  The findings themselves travel on the item's report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .config import Settings
+from .findings import Finding, ScannerError
+from .recording import note_tool, record_error, record_finding
+
+__all__ = ["FindingsFailure", "ReportCollectionPlugin", "ReportItem"]
+
+
+class FindingsFailure(Exception):
+    """An item's own failure: shown as its plain text, not as a traceback."""
+
+
+def describe_findings(findings: Sequence[Finding], limit: int = 50) -> str:
+    lines = []
+    for f in findings[:limit]:
+        lines.append(f"[{f.severity.label}] {f.tool} {f.rule.id} {f.rule.name}".rstrip())
+        lines.append(f"    {f.message}")
+        lines.append(f"    at {f.location.describe()}")
+        if f.rule.cwe:
+            lines.append("    " + ", ".join(f"CWE-{c}" for c in f.rule.cwe))
+    if len(findings) > limit:
+        lines.append(f"... and {len(findings) - limit} more")
+    return "\n".join(lines)
+
+
+class StillmeItem(pytest.Item):
+    """Base of stillme's non-test items: plain-text failures."""
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
+        if isinstance(excinfo.value, FindingsFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path | str, int | None, str]:
+        return self.path, None, self.name
+
+
+class ReportItem(StillmeItem):
+    """Reads one SARIF report of another tool into findings."""
+
+    def __init__(self, *, report: Path, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.report = report
+        self.settings = settings
+
+    def runtest(self) -> None:
+        from .scanners.ingest import ReportError, read_sarif
+
+        try:
+            result = read_sarif(
+                self.report,
+                root=self.settings.root,
+                tool_categories=self.settings.tool_categories,
+                default_category=self.settings.report_category,
+            )
+        except ReportError as exc:
+            record_error(
+                self.config,
+                ScannerError("stillme-report", exc.problem, "fix or regenerate the report", str(self.report)),
+                self,
+            )
+            raise FindingsFailure(f"cannot ingest report {exc}") from None
+        for name, version in result.tools.items():
+            note_tool(self, name, version)
+        for finding in result.findings:
+            record_finding(self.config, finding, self)
+        for error in result.errors:
+            record_error(self.config, error, self)
+        policy = self.settings.policy()
+        blocking = [f for f in result.findings if policy.blocks(f) and policy.suppression_for(f) is None]
+        problems = []
+        if result.errors:
+            problems.append("the tool reported that it failed:\n" + "\n".join(e.describe() for e in result.errors))
+        if blocking:
+            problems.append(f"{len(blocking)} finding(s) at or above the gate's thresholds:\n"
+                            + describe_findings(blocking))
+        if problems:
+            raise FindingsFailure(f"{self.report}:\n" + "\n".join(problems))
+
+
+class ReportCollectionPlugin:
+    """Adds one :class:`ReportItem` per configured report to the session."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def pytest_collection_modifyitems(self, session: pytest.Session, items: list[pytest.Item]) -> None:
+        for raw in self.settings.reports:
+            path = self.settings.resolve(raw)
+            try:
+                shown = path.relative_to(self.settings.root).as_posix()
+            except ValueError:
+                shown = path.as_posix()
+            items.append(
+                ReportItem.from_parent(
+                    session, name=f"stillme-report[{shown}]", path=path, report=path, settings=self.settings
+                )
+            )

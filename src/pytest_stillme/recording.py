@@ -1,0 +1,113 @@
+"""How tests and other plugins add findings and scanner errors.
+
+A finding recorded while a test runs is kept on that test and travels on its
+report (so it survives an xdist worker that dies later); one recorded outside
+a test goes into the process's ledger, which a worker hands to the
+controller at the end.  Either way it reaches the one ledger the gate reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from .findings import Finding, ScannerError
+from .ledger import Ledger
+
+__all__ = ["STATE", "FindingRecorder", "SessionState", "ToolRun", "note_tool", "record_error", "record_finding"]
+
+
+@dataclass
+class SessionState:
+    """Per-process plugin state, kept in ``config.stash`` (never module globals)."""
+
+    ledger: Ledger = field(default_factory=Ledger)
+    #: The test running now in this process, if any.
+    current: pytest.Item | None = None
+
+
+STATE = pytest.StashKey[SessionState]()
+#: Findings and errors recorded during the current phase of a test, not yet on a report.
+PENDING = pytest.StashKey[list["Finding | ScannerError | ToolRun"]]()
+
+
+def _state(config: pytest.Config) -> SessionState:
+    try:
+        return config.stash[STATE]
+    except KeyError:
+        raise RuntimeError(
+            "pytest-stillme is not active in this session (was it disabled with -p no:stillme?)"
+        ) from None
+
+
+def _record(config: pytest.Config, entry: Finding | ScannerError, item: pytest.Item | None) -> None:
+    state = _state(config)
+    target = item or state.current
+    if target is not None:
+        target.stash.setdefault(PENDING, []).append(entry)
+    elif isinstance(entry, Finding):
+        state.ledger.add(entry)
+    else:
+        state.ledger.add_error(entry)
+
+
+def record_finding(config: pytest.Config, finding: Finding, item: pytest.Item | None = None) -> None:
+    """Add a finding to the session's ledger (for plugins; tests use the ``stillme_findings`` fixture)."""
+    if not isinstance(finding, Finding):
+        raise TypeError(f"record_finding() takes a pytest_stillme.Finding, not {type(finding).__name__}")
+    _record(config, finding, item)
+
+
+def record_error(config: pytest.Config, error: ScannerError, item: pytest.Item | None = None) -> None:
+    """Record that a source could not do its job: the gate fails on it."""
+    if not isinstance(error, ScannerError):
+        raise TypeError(f"record_error() takes a pytest_stillme.ScannerError, not {type(error).__name__}")
+    _record(config, error, item)
+
+
+class FindingRecorder:
+    """What the ``stillme_findings`` fixture gives a test."""
+
+    def __init__(self, item: pytest.Item) -> None:
+        self._item = item
+
+    def add(self, finding: Finding) -> None:
+        record_finding(self._item.config, finding, self._item)
+
+    def error(self, tool: str, message: str, hint: str = "", target: str = "") -> None:
+        record_error(self._item.config, ScannerError(tool, message, hint, target), self._item)
+
+    @property
+    def recorded(self) -> list[Finding | ScannerError]:
+        """What this test recorded in the current phase and not yet reported."""
+        return [e for e in self._item.stash.get(PENDING, []) if not isinstance(e, ToolRun)]
+
+
+@dataclass(frozen=True)
+class ToolRun:
+    """A tool that ran during a test, found something or not (it still gets a SARIF run)."""
+
+    name: str
+    version: str = ""
+
+
+def note_tool(item: pytest.Item, name: str, version: str = "") -> None:
+    item.stash.setdefault(PENDING, []).append(ToolRun(name, version))
+
+
+def pending_payload(pending: list[Finding | ScannerError | ToolRun]) -> dict[str, Any]:
+    """The plain data that travels on a test report (see ``Ledger.merge_dict``)."""
+    return {
+        "findings": [e.to_dict() for e in pending if isinstance(e, Finding)],
+        "errors": [e.to_dict() for e in pending if isinstance(e, ScannerError)],
+        "tools": {e.name: e.version for e in pending if isinstance(e, ToolRun)},
+    }
+
+
+def take_pending(item: pytest.Item) -> list[Finding | ScannerError | ToolRun]:
+    pending = item.stash.get(PENDING, [])
+    if pending:
+        item.stash[PENDING] = []
+    return pending

@@ -1,0 +1,47 @@
+"""Shared fixtures: a project folder for pytester sessions that use the plugin."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+
+#: A module under test with a known coverage shape: 4 of 6 statements run by
+#: ``test_add`` alone (66.7 %), all of them with ``test_all``.
+PACKAGE = '''
+def add(a, b):
+    return a + b
+
+
+def sign(x):
+    if x < 0:
+        return -1
+    return 1
+'''
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A small project: package ``pkg`` and nothing else; tests add their own files."""
+    pytester.mkpydir("pkg")
+    (pytester.path / "pkg" / "__init__.py").write_text(PACKAGE)
+    return pytester
+
+
+def load_sarif(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def sarif_results(path: Path) -> set[tuple[str, str, str, str]]:
+    """(tool, ruleId, fingerprint, level) of every result: comparable across runs, ignoring order."""
+    data = load_sarif(path)
+    return {
+        (run["tool"]["driver"]["name"], r["ruleId"], r["partialFingerprints"]["stillme/v1"], r.get("level", ""))
+        for run in data["runs"]
+        for r in run["results"]
+    }
