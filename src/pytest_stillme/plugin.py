@@ -135,12 +135,17 @@ class FindingsPlugin:
         pending = take_pending(item)
         if pending:
             setattr(report, REPORT_ATTR, pending_payload(pending))
+            # On the item too: JUnit reads a test's properties from its teardown report.
             for entry in pending:
                 if isinstance(entry, Finding):
                     text = f"[{entry.severity.label}] {entry.tool} {entry.rule.id}: {entry.message}"
-                    report.user_properties.append(("stillme.finding", f"{text} at {entry.location.describe()}"))
+                    prop = ("stillme.finding", f"{text} at {entry.location.describe()}")
                 elif isinstance(entry, ScannerError):
-                    report.user_properties.append(("stillme.error", entry.describe()))
+                    prop = ("stillme.error", entry.describe())
+                else:
+                    continue
+                report.user_properties.append(prop)
+                item.user_properties.append(prop)
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -207,6 +212,7 @@ class GatePlugin:
         # test in the summary line, in JUnit and in the exit status alike.
         result = yield
         if not session.config.option.collectonly:
+            self.session = session
             self._finish(gated=self.settings.gate)
             if self.verdict is not None:
                 self._report_gate(self.verdict)
@@ -269,13 +275,20 @@ class GatePlugin:
 
     def _report_gate(self, verdict: Verdict) -> None:
         """Send the gate through the normal report hooks, as if it were a test."""
-        from .report.console import format_verdict
+        from .report.console import failure_text
 
         hook = self.config.hook
         location = ("stillme", None, "stillme gate")
         now = time.time()
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        if terminal is not None and hasattr(terminal, "currentfspath"):
+            # The last test line already shows its progress; do not pad it again.
+            terminal.currentfspath = None
+        # The gate is a test like the others: counted, so progress ends at 100%
+        # and a session of nothing but the gate is not "no tests collected".
+        self.session.testscollected += 1
         hook.pytest_runtest_logstart(nodeid=GATE_NODEID, location=location)
-        longrepr = None if verdict.passed else "\n".join(text for text, _ in format_verdict(verdict))
+        longrepr = None if verdict.passed else failure_text(verdict)
         props = [(f"stillme.{c.name}", f"{c.figure} (threshold {c.threshold})") for c in verdict.checks]
         for when, outcome, text in (
             ("setup", "passed", None),
@@ -294,8 +307,8 @@ class GatePlugin:
                 user_properties=props if when == "call" else [],
             )
             hook.pytest_runtest_logreport(report=report)
-        hook.pytest_runtest_logfinish(nodeid=GATE_NODEID, location=location)
 
+    @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         from .report.console import format_verdict, one_line
 

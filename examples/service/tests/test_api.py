@@ -261,7 +261,15 @@ async def test_quote_ignores_stock(api: httpx.AsyncClient) -> None:
 
 @pytest.mark.parametrize(
     "params",
-    [{}, {"item": "1"}, {"qty": "1"}, {"item": "1", "qty": "0"}, {"item": "x", "qty": "1"}, {"item": "1", "qty": "1e3"}],
+    [
+        {},
+        {"item": "1"},
+        {"qty": "1"},
+        {"item": "1", "qty": "0"},
+        {"item": "1", "qty": "1000001"},
+        {"item": "x", "qty": "1"},
+        {"item": "1", "qty": "1e3"},
+    ],
 )
 async def test_quote_rejects_bad_query(api: httpx.AsyncClient, params: dict[str, str]) -> None:
     await create(api)

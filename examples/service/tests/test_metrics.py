@@ -96,7 +96,7 @@ def test_route_template_skips_routes_without_a_path() -> None:
     async def endpoint() -> None:
         raise AssertionError("never called")
 
-    routes = [Host("api.example", app=endpoint), Route("/x", endpoint)]
+    routes = [Host("admin.localhost", app=endpoint), Route("/x", endpoint)]
     scope = {"type": "http", "method": "GET", "path": "/x", "root_path": "", "headers": []}
     assert route_template(routes, scope) == "/x"
     assert route_template(routes, {**scope, "path": "/y"}) == UNMATCHED_ROUTE

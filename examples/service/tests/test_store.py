@@ -92,8 +92,8 @@ def test_concurrent_reservations_never_oversell(store: InventoryStore) -> None:
 
 
 def test_readiness_flag(store: InventoryStore) -> None:
-    assert store.ready and store.not_ready_reason is None
+    assert (store.ready, store.not_ready_reason) == (True, None)
     store.mark_unready("draining")
-    assert not store.ready and store.not_ready_reason == "draining"
+    assert (store.ready, store.not_ready_reason) == (False, "draining")
     store.mark_ready()
-    assert store.ready and store.not_ready_reason is None
+    assert (store.ready, store.not_ready_reason) == (True, None)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .. import gate as gate_mod
 
-__all__ = ["format_verdict", "one_line"]
+__all__ = ["failure_text", "format_verdict", "one_line"]
 
 _MAX_DETAILS = 20
 
@@ -39,8 +39,19 @@ def format_verdict(verdict: gate_mod.Verdict, *, details: bool = True) -> list[t
 
 def one_line(verdict: gate_mod.Verdict) -> str:
     """A one-line verdict for quiet output."""
-    failed = [c.name for c in verdict.failed_checks]
+    failed = [f"{c.name} {c.figure}" for c in verdict.failed_checks]
     if failed:
-        return f"stillme gate FAILED: {', '.join(failed)}"
+        return f"stillme gate FAILED: {'; '.join(failed)}"
     coverage = next((c.figure for c in verdict.checks if c.name == "coverage"), "-")
     return f"stillme gate passed (coverage {coverage}, {len(verdict.findings)} findings below thresholds)"
+
+
+def failure_text(verdict: gate_mod.Verdict) -> str:
+    """What a failed gate says as a failed test: a headline, then each failed check's details."""
+    lines = [one_line(verdict)]
+    for check in verdict.failed_checks:
+        lines.append(f"{check.name}: {check.figure} (threshold {check.threshold})")
+        lines.extend(f"  {detail}" for detail in check.details[:_MAX_DETAILS])
+        if len(check.details) > _MAX_DETAILS:
+            lines.append(f"  ... and {len(check.details) - _MAX_DETAILS} more (see the SARIF report)")
+    return "\n".join(lines)

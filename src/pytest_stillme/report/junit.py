@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .atomic import atomic_writer
 
@@ -90,7 +90,7 @@ def _etree() -> Any:
     """The ElementTree module junitparser builds its elements with (lxml or the stdlib)."""
     from junitparser import junitparser as jp
 
-    return jp.etree
+    return cast(Any, jp).etree
 
 
 def _parse(path: Path) -> Any:

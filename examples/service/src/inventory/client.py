@@ -137,10 +137,8 @@ def raise_for_error(response: httpx.Response) -> None:
 class InventoryClient:
     """Synchronous client; use it as a context manager or call :meth:`close`.
 
-    ``transport`` replaces the network layer (``httpx.MockTransport``, a
-    fault-injecting wrapper...); ``http_client`` replaces the whole
-    ``httpx.Client`` (for instance Starlette's ``TestClient``) and is not
-    closed by :meth:`close`.
+    ``transport`` replaces the network layer: ``httpx.MockTransport`` in tests,
+    or a wrapper that injects faults or retries around ``httpx.HTTPTransport``.
     """
 
     def __init__(
@@ -149,12 +147,9 @@ class InventoryClient:
         *,
         transport: httpx.BaseTransport | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        http_client: httpx.Client | None = None,
     ) -> None:
-        if http_client is not None and transport is not None:
-            raise ValueError("pass either transport or http_client, not both")
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(base_url=base_url, transport=transport, timeout=timeout)
+        self.base_url = base_url
+        self._http = httpx.Client(base_url=base_url, transport=transport, timeout=timeout)
 
     def __enter__(self) -> InventoryClient:
         return self
@@ -165,8 +160,11 @@ class InventoryClient:
         self.close()
 
     def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
+        self._http.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._http.is_closed
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One HTTP exchange; transport failures become :class:`ServiceUnavailable`."""

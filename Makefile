@@ -1,0 +1,44 @@
+# pytest-stillme: every target sets up its own virtual environment on first use.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.stillme-installed
+PYTEST_WORKERS ?= 2
+
+.PHONY: help setup test demo lint bench clean
+
+help:
+	@echo "make demo   run the gated test session over examples/service (writes examples/service/artifacts/)"
+	@echo "make test   run the project's tests"
+	@echo "make lint   ruff and mypy"
+	@echo "make bench  benchmarks (ratios against the alternatives)"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,example]"
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests
+
+demo: $(STAMP)
+	cd examples/service && ../../$(BIN)/python -m pytest --stillme-gate --cov=inventory --cov-report=term \
+		--junitxml=artifacts/junit.xml
+	@echo
+	@echo "artifacts of the demo:"
+	@echo "  JUnit:    examples/service/artifacts/junit.xml"
+	@echo "  SARIF:    examples/service/artifacts/stillme.sarif"
+	@echo "  Markdown: examples/service/artifacts/summary.md"
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) artifacts examples/service/artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,771 @@
+"""SARIF 2.1.0 for GitHub code scanning, written fast and within GitHub's limits.
+
+The run-level objects (tool, rules, invocation, automation details) are built
+with sarif-om's classes, so their property names come from the SARIF object
+model, and turned into plain dicts by a small attrs converter.  Results are
+different: there may be 100,000 of them, and sarif-om serialised through
+jschema_to_python needs minutes and gigabytes for that, so each result is a
+plain dict with the same SARIF property names, encoded on its own by the C
+JSON encoder and streamed to the file.
+
+GitHub refuses files with more than 20 runs, more than 25,000 results in a
+run, or more than 10 MB once gzip-compressed; each limit is enforced here by
+keeping the most severe results, and said in the run's invocation and in
+:attr:`SarifStats.notes`.  The file is written atomically and is the same
+bytes for the same findings whatever order they came in (xdist).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import posixpath
+import re
+import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import IO, Any, cast
+from urllib.parse import quote, unquote, urlsplit
+
+from ..findings import Finding, ScannerError, Severity
+from .atomic import atomic_writer
+
+__all__ = ["SCHEMA_URI", "SarifStats", "build_runs", "write_sarif"]
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_VERSION = "2.1.0"
+#: The driver name of the run that takes in the tools beyond ``max_runs``.
+MERGED_RUN_NAME = "pytest-stillme (other tools)"
+#: zlib level GitHub's uploader (Node's zlib.gzipSync) and the gzip CLI use.
+GZIP_LEVEL = 6
+#: Room for what a gzip header may add (a stored file name) on top of our measure.
+GZIP_SLACK = 64
+
+_NO_TOOLS: Mapping[str, str] = MappingProxyType({})
+_PRECISIONS = {
+    "very-high": "very-high",
+    "veryhigh": "very-high",
+    "certain": "very-high",
+    "confirmed": "very-high",
+    "high": "high",
+    "firm": "high",
+    "medium": "medium",
+    "tentative": "medium",
+    "low": "low",
+}
+#: A path that starts with a drive letter (``C:/``) is absolute on Windows.
+_DRIVE = re.compile(r"^[A-Za-z]:(/|$)")
+#: Characters left as they are in a uri; everything else (':' included, so no
+#: first segment can read as a scheme) is percent-encoded.
+_URI_SAFE = "/!$&'()*+,;=@~"
+#: Results encoded per write; a few hundred keep call overhead low and chunks small.
+_BATCH = 256
+#: Raw bytes between two checkpoints when estimating what fits under the gzip limit.
+_CHECKPOINT_BYTES = 64 * 1024
+
+_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False, allow_nan=False).encode
+
+
+@dataclass(frozen=True)
+class SarifStats:
+    """What was written, for the terminal summary."""
+
+    path: str
+    runs: int
+    results: int
+    dropped: int
+    #: Human lines about limits that were hit (empty when nothing was dropped or merged).
+    notes: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------- planning
+
+
+@dataclass
+class _RunPlan:
+    """One run to write: a tool (or the merged tools) and its results, most severe first."""
+
+    name: str
+    version: str
+    automation_id: str
+    findings: list[Finding]
+    errors: list[ScannerError]
+    #: Tools folded into this run (only for the merged run).
+    merged_tools: tuple[str, ...] = ()
+    max_runs: int = 0
+    #: Results dropped by the per-run limit and by the gzip limit.
+    dropped_run_limit: int = 0
+    dropped_gzip: int = 0
+    #: Total results before any limit, for the notes.
+    total: int = 0
+    run_limit: int = 0
+    gzip_limit: int = 0
+
+
+@dataclass
+class _Context:
+    """What result encoding needs for one run: rule indexes and path normalisation."""
+
+    rule_index: dict[str, int]
+    merged: bool
+    paths: _Paths
+
+
+@dataclass
+class _Paths:
+    """Turns the paths a tool reported into repository-relative uris, with a cache."""
+
+    prefixes: tuple[str, ...]
+    cache: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def for_root(cls, root: str | Path) -> _Paths:
+        raw = str(root).replace("\\", "/").rstrip("/")
+        candidates = [raw]
+        base = Path(root)
+        for resolved in (base.absolute(), base.resolve()):
+            candidates.append(resolved.as_posix().rstrip("/"))
+        prefixes: list[str] = []
+        for candidate in candidates:
+            if candidate and candidate not in (".", "") and (candidate.startswith("/") or _DRIVE.match(candidate)):
+                prefix = candidate + "/"
+                if prefix not in prefixes:
+                    prefixes.append(prefix)
+        return cls(tuple(prefixes))
+
+    def uri(self, path: str) -> str:
+        cached = self.cache.get(path)
+        if cached is None:
+            cached = self.cache[path] = self._normalise(path)
+        return cached
+
+    def _normalise(self, path: str) -> str:
+        text = path.strip().replace("\\", "/")
+        if text[:7].lower() == "file://":
+            text = text[7:]
+            if text.startswith("/") and _DRIVE.match(text[1:]):
+                text = text[1:]  # file:///C:/x -> C:/x
+            elif not text.startswith("/"):
+                text = "/" + text.partition("/")[2]  # file://host/x -> /x
+            text = unquote(text)
+        absolute = text.startswith("/") or bool(_DRIVE.match(text))
+        if absolute:
+            drive = bool(_DRIVE.match(text))
+            for prefix in self.prefixes:
+                head = text[: len(prefix)]
+                if head == prefix or (drive and head.lower() == prefix.lower()):
+                    text = text[len(prefix) :]
+                    break
+            else:
+                # Outside the repository: keep it readable, never absolute nor with a drive colon.
+                text = "external/" + text.replace(":", "", 1).lstrip("/") if drive else "external" + text
+        text = posixpath.normpath(text) if text else ""
+        if text in ("", ".", "..", "/"):
+            return ""
+        return quote(text.lstrip("/"), safe=_URI_SAFE)
+
+
+def _score(finding: Finding) -> float:
+    """The finding's security-severity, clamped to GitHub's 0-10 and never NaN."""
+    score = finding.score
+    if score is None or math.isnan(score):
+        return finding.severity.score
+    return min(max(float(score), 0.0), 10.0)
+
+
+def _order(finding: Finding) -> tuple[Any, ...]:
+    """Most severe first, then by fingerprint; the rest only breaks ties between duplicates."""
+    loc = finding.location
+    return (
+        -_score(finding),
+        finding.fingerprint,
+        finding.tool,
+        finding.rule.id,
+        finding.message,
+        loc.path,
+        loc.line,
+        loc.column,
+        loc.url,
+        loc.package,
+        loc.version,
+        finding.evidence,
+    )
+
+
+def _plan(
+    findings: Iterable[Finding],
+    tools: Mapping[str, str],
+    errors: Sequence[ScannerError],
+    automation_prefix: str,
+    max_runs: int,
+    max_results_per_run: int,
+) -> list[_RunPlan]:
+    """Group by tool, merge the tools beyond ``max_runs``, sort, apply the per-run limit."""
+    by_tool: dict[str, list[Finding]] = {name: [] for name in tools}
+    for finding in findings:
+        if finding.suppressed_by:
+            continue
+        by_tool.setdefault(finding.tool, []).append(finding)
+    errors_by_tool: dict[str, list[ScannerError]] = {}
+    for error in errors:
+        by_tool.setdefault(error.tool, [])
+        errors_by_tool.setdefault(error.tool, []).append(error)
+
+    def version_of(tool: str) -> str:
+        if tools.get(tool):
+            return tools[tool]
+        return min((f.tool_version for f in by_tool[tool] if f.tool_version), default="")
+
+    names = sorted(by_tool)
+    max_runs = max(max_runs, 1)
+    merged: list[str] = []
+    if len(names) > max_runs:
+        # The tools that matter most keep their own run: errors first, then the most severe.
+        ranked = sorted(
+            names,
+            key=lambda t: (
+                t not in errors_by_tool,
+                -max((_score(f) for f in by_tool[t]), default=-1.0),
+                -len(by_tool[t]),
+                t,
+            ),
+        )
+        keep = set(ranked[: max_runs - 1])
+        merged = [t for t in names if t not in keep]
+        names = [t for t in names if t in keep]
+
+    ids: set[str] = set()
+
+    def unique_id(tool: str) -> str:
+        candidate = f"{automation_prefix}/{tool}/"
+        n = 2
+        while candidate in ids:
+            candidate = f"{automation_prefix}/{tool}-{n}/"
+            n += 1
+        ids.add(candidate)
+        return candidate
+
+    plans = [
+        _RunPlan(tool, version_of(tool), unique_id(tool), by_tool[tool], sorted(errors_by_tool.get(tool, []), key=_err))
+        for tool in names
+    ]
+    if merged:
+        plans.append(
+            _RunPlan(
+                MERGED_RUN_NAME,
+                "",
+                unique_id("other-tools"),
+                [f for t in merged for f in by_tool[t]],
+                sorted((e for t in merged for e in errors_by_tool.get(t, [])), key=_err),
+                merged_tools=tuple(merged),
+                max_runs=max_runs,
+            )
+        )
+    limit = max(max_results_per_run, 0)
+    for plan in plans:
+        plan.findings.sort(key=_order)
+        plan.total = len(plan.findings)
+        if len(plan.findings) > limit:
+            plan.dropped_run_limit = len(plan.findings) - limit
+            plan.run_limit = limit
+            del plan.findings[limit:]
+    return plans
+
+
+def _err(error: ScannerError) -> tuple[str, str, str, str]:
+    return (error.tool, error.target, error.message, error.hint)
+
+
+# --------------------------------------------------------------------------- run-level objects (sarif-om)
+
+
+_FIELDS: dict[type, list[tuple[str, str, Any]]] = {}
+_NOTHING = object()
+#: Written even when equal to sarif-om's default: readers should not have to know the default.
+_KEEP_DEFAULT = frozenset({"level"})
+
+
+def _plain(obj: Any) -> Any:
+    """sarif-om (attrs) objects to dicts keyed by SARIF property names, dropping unset and default values."""
+    cls = type(obj)
+    spec = _FIELDS.get(cls)
+    if spec is None and hasattr(cls, "__attrs_attrs__"):
+        import attr
+
+        spec = []
+        for attribute in cls.__attrs_attrs__:
+            default = attribute.default
+            if isinstance(default, attr.Factory):  # type: ignore[arg-type]
+                default = default.factory()
+            elif default is attr.NOTHING:
+                default = _NOTHING
+            if attribute.name in _KEEP_DEFAULT:
+                default = _NOTHING
+            spec.append((attribute.name, attribute.metadata["schema_property_name"], default))
+        _FIELDS[cls] = spec
+    if spec is not None:
+        out: dict[str, Any] = {}
+        for name, prop, default in spec:
+            value = getattr(obj, name)
+            if value is None or (default is not _NOTHING and value == default):
+                continue
+            out[prop] = _plain(value)
+        return out
+    if isinstance(obj, dict):
+        return {key: _plain(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(value) for value in obj]
+    return obj
+
+
+@dataclass
+class _RuleAcc:
+    """A rule as its findings describe it: the first (most severe) finding's text, the highest score."""
+
+    finding: Finding
+    rule_id: str
+    score: float
+    severity: Severity
+    tags: list[str]
+    precision: str
+
+
+def _rule_id(finding: Finding, merged: bool) -> str:
+    rule_id = finding.rule.id or finding.rule.name or "unknown-rule"
+    return f"{finding.tool}/{rule_id}" if merged else rule_id
+
+
+def _tags_for(finding: Finding) -> list[str]:
+    tags = [] if finding.category == "lint" else ["security"]
+    tags.extend(f"external/cwe/cwe-{cwe}" for cwe in finding.rule.cwe)
+    tags.append(finding.category)
+    tags.extend(tag for tag in finding.rule.tags if tag)
+    return tags
+
+
+def _precision(confidence: str) -> str:
+    return _PRECISIONS.get(confidence.strip().lower().replace(" ", "-").replace("_", "-"), "")
+
+
+def _collect_rules(findings: Sequence[Finding], merged: bool) -> dict[str, _RuleAcc]:
+    rules: dict[str, _RuleAcc] = {}
+    seen: set[tuple[int, str]] = set()
+    for finding in findings:
+        rule_id = _rule_id(finding, merged)
+        acc = rules.get(rule_id)
+        if acc is None:
+            rules[rule_id] = acc = _RuleAcc(
+                finding, rule_id, _score(finding), finding.severity, _tags_for(finding), _precision(finding.confidence)
+            )
+            seen.add((id(finding.rule), finding.category))
+            continue
+        score = _score(finding)
+        if score > acc.score:
+            acc.score = score
+        if finding.severity > acc.severity:
+            acc.severity = finding.severity
+        if not acc.precision and finding.confidence:
+            acc.precision = _precision(finding.confidence)
+        key = (id(finding.rule), finding.category)
+        if key not in seen:
+            seen.add(key)
+            acc.tags.extend(_tags_for(finding))
+    return rules
+
+
+def _score_text(score: float) -> str:
+    return f"{score:.1f}"
+
+
+def _http_uri(uri: str) -> str:
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return ""
+    return uri if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
+def _rule_dict(acc: _RuleAcc) -> dict[str, Any]:
+    from sarif_om import MultiformatMessageString, ReportingConfiguration, ReportingDescriptor
+
+    rule = acc.finding.rule
+    name = rule.name or rule.id or acc.rule_id
+    short = rule.short_description or rule.name or acc.rule_id
+    full = rule.full_description or short
+    help_text = rule.help or full
+    properties: dict[str, Any] = {
+        "security-severity": _score_text(acc.score),
+        "tags": list(dict.fromkeys(acc.tags)),
+    }
+    if acc.precision:
+        properties["precision"] = acc.precision
+    descriptor = ReportingDescriptor(
+        id=acc.rule_id,
+        name=name,
+        short_description=MultiformatMessageString(text=short),
+        full_description=MultiformatMessageString(text=full),
+        help=MultiformatMessageString(text=help_text),
+        help_uri=_http_uri(rule.help_uri) or None,
+        default_configuration=ReportingConfiguration(level=acc.severity.sarif_level),
+        properties=properties,
+    )
+    result: dict[str, Any] = _plain(descriptor)
+    return result
+
+
+def _run_head(plan: _RunPlan, paths: _Paths) -> tuple[dict[str, Any], _Context]:
+    """The run without its results, and the rule index its results refer to."""
+    from sarif_om import Invocation, Message, Notification, Run, RunAutomationDetails, Tool, ToolComponent
+
+    merged = bool(plan.merged_tools)
+    rules = _collect_rules(plan.findings, merged)
+    ordered = sorted(rules)
+    notifications = [Notification(message=Message(text=e.describe()), level="error") for e in plan.errors]
+    if plan.dropped_run_limit:
+        notifications.append(
+            Notification(
+                message=Message(
+                    text=f"{plan.dropped_run_limit} of {plan.total} results were left out: GitHub accepts at most "
+                    f"{plan.run_limit} results per run; the most severe were kept."
+                ),
+                level="warning",
+            )
+        )
+    if plan.dropped_gzip:
+        notifications.append(
+            Notification(
+                message=Message(
+                    text=f"{plan.dropped_gzip} more results were left out to keep the file under "
+                    f"{_size_text(plan.gzip_limit)} gzip-compressed (GitHub's upload limit); the most severe were kept."
+                ),
+                level="warning",
+            )
+        )
+    if merged:
+        notifications.append(
+            Notification(
+                message=Message(
+                    text=f"GitHub accepts at most {plan.max_runs} runs per file, so this run holds the results of "
+                    f"{len(plan.merged_tools)} tools: {', '.join(plan.merged_tools)} (each result's tool is in its "
+                    "properties)."
+                ),
+                level="note",
+            )
+        )
+    driver = ToolComponent(
+        name=plan.name,
+        version=plan.version or None,
+        rules=[_rule_dict(rules[rule_id]) for rule_id in ordered] or None,
+    )
+    if merged:
+        driver.properties = {"tools": list(plan.merged_tools)}
+    run = Run(
+        tool=Tool(driver=driver),
+        invocations=[
+            Invocation(execution_successful=not plan.errors, tool_execution_notifications=notifications or None)
+        ],
+        automation_details=RunAutomationDetails(id=plan.automation_id),
+    )
+    head: dict[str, Any] = _plain(run)
+    index = {rule_id: i for i, rule_id in enumerate(ordered)}
+    return head, _Context(index, merged, paths)
+
+
+def _size_text(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MiB" if size >= 1024 * 1024 else f"{size} bytes"
+
+
+# --------------------------------------------------------------------------- results (plain dicts)
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a URL's userinfo: reports are uploaded and shared."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    netloc, slash, tail = rest.partition("/")
+    userinfo, at, host = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        user = userinfo.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}{slash}{tail}"
+    return url
+
+
+def _url_uri(url: str, category: str) -> str:
+    """``http://127.0.0.1:8000/api/x?q`` as ``dast/127.0.0.1_8000/api/x``: a path, never a scheme."""
+    text = url.strip().replace("\\", "/").split("#", 1)[0].split("?", 1)[0]
+    if "://" in text:
+        text = text.split("://", 1)[1]
+    elif text.startswith("//"):
+        text = text[2:]
+    if text.startswith("/"):
+        host, rest = "", text[1:]
+    else:
+        host, _, rest = text.partition("/")
+    host = host.rpartition("@")[2].replace(":", "_")
+    segments = [host, *rest.split("/")]
+    clean = [s for s in segments if s not in ("", ".", "..")]
+    return quote("/".join([category, *clean]), safe=_URI_SAFE)
+
+
+def _message(finding: Finding) -> str:
+    """The result's text: never empty, with the URL or the package and version in it."""
+    loc = finding.location
+    text = finding.message.strip() or finding.rule.short_description or finding.rule.name or finding.rule.id
+    if loc.url:
+        if loc.url not in text:
+            where = _redact(loc.describe())
+            text = f"{text} ({where})" if text else where
+        else:
+            text = text.replace(loc.url, _redact(loc.url))
+    elif loc.package:
+        package = f"{loc.package} {loc.version}".strip()
+        if loc.package not in text or (loc.version and loc.version not in text):
+            text = f"{text} ({package})" if text else package
+    return text or "(no message)"
+
+
+def _result(finding: Finding, ctx: _Context) -> dict[str, Any]:
+    """One result as a plain dict with SARIF property names (no sarif-om: too slow at 100k)."""
+    loc = finding.location
+    score = _score_text(_score(finding))
+    uri = ctx.paths.uri(loc.path) if loc.path else ""
+    line = loc.line if uri else 0
+    if not uri:
+        if loc.url:
+            uri = _url_uri(loc.url, finding.category)
+        elif loc.package:
+            uri = quote(f"{finding.category}/{loc.package.replace(chr(92), '/').strip('/')}", safe=_URI_SAFE)
+        uri = uri or quote(f"{finding.category}/{finding.tool or 'unknown'}", safe=_URI_SAFE)
+    physical: dict[str, Any] = {"artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"}}
+    if line > 0:
+        region: dict[str, Any] = {"startLine": line}
+        if loc.column > 0:
+            region["startColumn"] = loc.column
+        if loc.end_line > line:
+            region["endLine"] = loc.end_line
+        if finding.evidence:
+            region["snippet"] = {"text": finding.evidence}
+        physical["region"] = region
+    properties: dict[str, Any] = {
+        "category": finding.category,
+        "severity": finding.severity.label,
+        "security-severity": score,
+        "tool": finding.tool,
+    }
+    if finding.confidence:
+        properties["confidence"] = finding.confidence
+    if finding.fix:
+        properties["fix"] = finding.fix
+    rule_id = _rule_id(finding, ctx.merged)
+    return {
+        "ruleId": rule_id,
+        "ruleIndex": ctx.rule_index[rule_id],
+        "level": finding.severity.sarif_level,
+        "message": {"text": _message(finding)},
+        "locations": [{"physicalLocation": physical}],
+        "partialFingerprints": {"stillme/v1": finding.fingerprint},
+        "properties": properties,
+    }
+
+
+# --------------------------------------------------------------------------- serialisation
+
+
+def _heads(plans: Sequence[_RunPlan], paths: _Paths) -> list[tuple[dict[str, Any], _Context]]:
+    return [_run_head(plan, paths) for plan in plans]
+
+
+def _chunks(plans: Sequence[_RunPlan], paths: _Paths) -> Iterator[bytes]:
+    """The document in file order, a few hundred results per chunk."""
+    yield _encode({"$schema": SCHEMA_URI, "version": SARIF_VERSION})[:-1].encode() + b',"runs":['
+    for n, (plan, (head, ctx)) in enumerate(zip(plans, _heads(plans, paths), strict=True)):
+        opening = _encode(head)[:-1] + ',"results":['
+        yield (("," if n else "") + opening).encode()
+        findings = plan.findings
+        for start in range(0, len(findings), _BATCH):
+            text = ",".join([_encode(_result(f, ctx)) for f in findings[start : start + _BATCH]])
+            yield (("," if start else "") + text).encode()
+        yield b"]}"
+    yield b"]}\n"
+
+
+class _TooBig(Exception):
+    """The document went over the gzip budget while being written."""
+
+
+def _write(path: str | Path, plans: Sequence[_RunPlan], paths: _Paths, budget: int | None) -> None:
+    """Stream the document to ``path`` atomically; raise _TooBig (old file intact) past ``budget``."""
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31) if budget is not None else None
+    size = 0
+    with atomic_writer(path, "wb") as text_typed:
+        handle = cast(IO[bytes], text_typed)  # atomic_writer is typed for text; "wb" yields a binary file
+        for chunk in _chunks(plans, paths):
+            handle.write(chunk)
+            if compressor is not None:
+                size += len(compressor.compress(chunk))
+                if budget is not None and size > budget:
+                    raise _TooBig
+        if compressor is not None:
+            size += len(compressor.flush())
+            if budget is not None and size > budget:
+                raise _TooBig
+
+
+def _measure(plans: Sequence[_RunPlan], paths: _Paths) -> int:
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+    size = sum(len(compressor.compress(chunk)) for chunk in _chunks(plans, paths))
+    return size + len(compressor.flush())
+
+
+def _estimate_fit(plans: Sequence[_RunPlan], paths: _Paths, budget: int, limit: int) -> int:
+    """How many of the most severe results fit under ``budget``, from one compression pass.
+
+    The results are compressed most severe first with a sync flush every
+    ``_CHECKPOINT_BYTES`` so that the compressed size so far is known; between
+    checkpoints it is interpolated.  The caller checks the estimate on the
+    real document.
+    """
+    base = _measure(_keep_most_severe(plans, 0, limit), paths)
+    contexts = [ctx for _, ctx in _heads(plans, paths)]
+    ordered = sorted(((f, i) for i, plan in enumerate(plans) for f in plan.findings), key=lambda p: _order(p[0]))
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+    raw = packed = 0
+    last_raw = last_packed = 0
+    pending: list[int] = []  # raw offsets after each result since the last checkpoint
+    fits = 0
+    for n, (finding, i) in enumerate(ordered):
+        data = _encode(_result(finding, contexts[i])).encode() + b","
+        raw += len(data)
+        packed += len(compressor.compress(data))
+        pending.append(raw)
+        if raw - last_raw >= _CHECKPOINT_BYTES or n == len(ordered) - 1:
+            packed += len(compressor.flush(zlib.Z_SYNC_FLUSH))
+            span = max(raw - last_raw, 1)
+            for k, offset in enumerate(pending, start=n - len(pending) + 1):
+                guess = last_packed + (packed - last_packed) * (offset - last_raw) / span
+                if base + guess > budget:
+                    return fits
+                fits = k + 1
+            pending.clear()
+            last_raw, last_packed = raw, packed
+    return fits
+
+
+def _replace_findings(plan: _RunPlan, findings: list[Finding]) -> _RunPlan:
+    return _RunPlan(
+        plan.name,
+        plan.version,
+        plan.automation_id,
+        findings,
+        plan.errors,
+        plan.merged_tools,
+        plan.max_runs,
+        plan.dropped_run_limit,
+        len(plan.findings) - len(findings),
+        plan.total,
+        plan.run_limit,
+        plan.gzip_limit,
+    )
+
+
+def _keep_most_severe(plans: Sequence[_RunPlan], count: int, limit: int) -> list[_RunPlan]:
+    ordered = sorted((f for plan in plans for f in plan.findings), key=_order)
+    kept = {id(f) for f in ordered[:count]}
+    cut = []
+    for plan in plans:
+        new = _replace_findings(plan, [f for f in plan.findings if id(f) in kept])
+        new.gzip_limit = limit
+        cut.append(new)
+    return cut
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def build_runs(
+    findings: Sequence[Finding],
+    *,
+    tools: Mapping[str, str] = _NO_TOOLS,
+    errors: Sequence[ScannerError] = (),
+    root: str | Path = ".",
+    automation_prefix: str = "stillme",
+    max_runs: int = 20,
+    max_results_per_run: int = 25_000,
+) -> list[dict[str, Any]]:
+    """The runs :func:`write_sarif` writes, as plain dicts (without the gzip limit)."""
+    plans = _plan(findings, tools, errors, automation_prefix, max_runs, max_results_per_run)
+    paths = _Paths.for_root(root)
+    runs = []
+    for plan, (head, ctx) in zip(plans, _heads(plans, paths), strict=True):
+        head["results"] = [_result(f, ctx) for f in plan.findings]
+        runs.append(head)
+    return runs
+
+
+def write_sarif(
+    path: str | Path,
+    findings: Sequence[Finding],
+    *,
+    tools: Mapping[str, str] = _NO_TOOLS,
+    errors: Sequence[ScannerError] = (),
+    root: str | Path = ".",
+    automation_prefix: str = "stillme",
+    max_results_per_run: int = 25_000,
+    max_gzip_bytes: int = 10 * 1024 * 1024,
+    max_runs: int = 20,
+) -> SarifStats:
+    """Write one SARIF 2.1.0 file GitHub accepts: a run per tool, the most severe results within its limits.
+
+    Atomic: on any error the previous file at ``path`` is left as it was.
+    """
+    plans = _plan(findings, tools, errors, automation_prefix, max_runs, max_results_per_run)
+    paths = _Paths.for_root(root)
+    budget = max(max_gzip_bytes - GZIP_SLACK, 0)
+    notes: list[str] = []
+    for plan in plans:
+        if plan.dropped_run_limit:
+            notes.append(
+                f"SARIF: {plan.dropped_run_limit} of {plan.total} results of {plan.name} left out "
+                f"(GitHub accepts at most {plan.run_limit} per run); the most severe were kept"
+            )
+        if plan.merged_tools:
+            notes.append(
+                f"SARIF: {len(plan.merged_tools)} tools share the run {MERGED_RUN_NAME!r} (GitHub accepts at most "
+                f"{max(max_runs, 1)} runs per file): {', '.join(plan.merged_tools)}"
+            )
+    try:
+        _write(path, plans, paths, budget)
+    except _TooBig:
+        plans = _fit_gzip(plans, paths, budget, max_gzip_bytes, notes)
+        _write(path, plans, paths, None)
+    dropped = sum(p.dropped_run_limit + p.dropped_gzip for p in plans)
+    return SarifStats(str(path), len(plans), sum(len(p.findings) for p in plans), dropped, tuple(notes))
+
+
+def _fit_gzip(
+    plans: list[_RunPlan], paths: _Paths, budget: int, max_gzip_bytes: int, notes: list[str]
+) -> list[_RunPlan]:
+    """Keep as many of the most severe results as fit under the gzip budget, checked on the real document."""
+    total = sum(len(p.findings) for p in plans)
+    count = _estimate_fit(plans, paths, budget, max_gzip_bytes)
+    while True:
+        cut = _keep_most_severe(plans, count, max_gzip_bytes)
+        size = _measure(cut, paths)
+        if size <= budget or count == 0:
+            break
+        count = min(count - 1, int(count * budget / size * 0.98))
+        count = max(count, 0)
+    dropped = total - count
+    notes.append(
+        f"SARIF: {dropped} of {total} results left out to keep the file under {_size_text(max_gzip_bytes)} "
+        "gzip-compressed (GitHub's upload limit); the most severe were kept"
+    )
+    if size > budget:
+        notes.append(
+            f"SARIF: the file is {_size_text(size)} gzip-compressed even without results, over the "
+            f"{_size_text(max_gzip_bytes)} GitHub accepts"
+        )
+    return cut
