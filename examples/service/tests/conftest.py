@@ -2,8 +2,9 @@
 
 - ``store`` / ``app``: a fresh store and app for every test.
 - ``api``: an ``httpx.AsyncClient`` calling the app in-process through ``httpx.ASGITransport``.
-- ``live_url`` / ``live_store``: a real uvicorn on a loopback port (one per session, started in
-  a background thread) serving a fresh app and store for every test.
+- ``live_store`` / ``live_url`` / ``live_client`` / ``live_http``: a real uvicorn on a loopback
+  port (one per session, run in a background thread) serving a fresh app and store for every
+  test, and the real ``InventoryClient`` (or plain httpx) talking to it through the socket.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from inventory.app import create_app
+from inventory.client import InventoryClient
 from inventory.store import InventoryStore
 
 LOOPBACK = "127.0.0.1"
@@ -121,7 +123,27 @@ def live_store(live_dispatcher: tuple[str, Dispatcher]) -> InventoryStore:
     return store
 
 
+@pytest.fixture(scope="session")
+def _live_clients(live_dispatcher: tuple[str, Dispatcher]) -> Iterator[tuple[InventoryClient, httpx.Client]]:
+    # Shared for the session: building an httpx client costs tens of ms (it loads the CA bundle).
+    base_url = live_dispatcher[0]
+    with InventoryClient(base_url) as client, httpx.Client(base_url=base_url) as http:
+        yield client, http
+
+
 @pytest.fixture
 def live_url(live_dispatcher: tuple[str, Dispatcher], live_store: InventoryStore) -> str:
     """Base URL of the live server (already serving this test's fresh app)."""
     return live_dispatcher[0]
+
+
+@pytest.fixture
+def live_client(_live_clients: tuple[InventoryClient, httpx.Client], live_store: InventoryStore) -> InventoryClient:
+    """The real ``InventoryClient``, talking to the live server over the loopback socket."""
+    return _live_clients[0]
+
+
+@pytest.fixture
+def live_http(_live_clients: tuple[InventoryClient, httpx.Client], live_store: InventoryStore) -> httpx.Client:
+    """A plain ``httpx.Client`` on the live server, for raw HTTP checks."""
+    return _live_clients[1]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 
 import httpx
@@ -23,10 +23,9 @@ from inventory.store import InventoryStore
 
 
 @pytest.fixture
-def client(live_url: str) -> Iterator[InventoryClient]:
-    """The client over a real socket, against a uvicorn serving a fresh app."""
-    with InventoryClient(live_url, timeout=5.0) as inventory:
-        yield inventory
+def client(live_client: InventoryClient) -> InventoryClient:
+    """The client over a real loopback socket, against uvicorn serving a fresh app."""
+    return live_client
 
 
 def mocked(handler: Callable[[httpx.Request], httpx.Response]) -> InventoryClient:

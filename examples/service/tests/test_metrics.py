@@ -5,7 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Host, Route
+from starlette.types import Receive, Scope, Send
 
 from inventory.app import create_app
 from inventory.metrics import UNMATCHED_ROUTE, route_template
@@ -87,16 +90,22 @@ async def test_unhandled_errors_are_counted_as_500() -> None:
     app = create_app(ExplodingStore())
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as api:
-        assert (await api.get("/items/1")).status_code == 500
+        response = await api.get("/items/1")
+        assert response.status_code == 500
+        assert response.json() == {"error": "internal_error", "detail": "internal server error"}
+        assert "disk on fire" not in response.text
         text = await scrape(api)
     assert sample(text, "inventory_http_requests_total", method="GET", route="/items/{item_id:int}", status="500") == 1
 
 
 def test_route_template_skips_routes_without_a_path() -> None:
-    async def endpoint() -> None:
+    async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
         raise AssertionError("never called")
 
-    routes = [Host("admin.localhost", app=endpoint), Route("/x", endpoint)]
+    async def endpoint(request: Request) -> Response:
+        raise AssertionError("never called")
+
+    routes = [Host("admin.localhost", app=asgi), Route("/x", endpoint)]
     scope = {"type": "http", "method": "GET", "path": "/x", "root_path": "", "headers": []}
     assert route_template(routes, scope) == "/x"
     assert route_template(routes, {**scope, "path": "/y"}) == UNMATCHED_ROUTE

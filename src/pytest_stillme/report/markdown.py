@@ -24,8 +24,7 @@ _MAX_LIST = 20
 _OWN_SECTION = ("scanner errors", "expired suppressions")
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
-#: What would start a heading, quote or nested list at the start of a list item.
-_BLOCK_START = re.compile(r"^(#|>|\+|-|=|(?<=\d)[.)])")
+_ORDERED = re.compile(r"(\d{1,9})[.)]")
 _NEWLINES = re.compile(r"\r\n|\r|\n")
 
 
@@ -40,7 +39,17 @@ def escape_cell(text: object, limit: int = _MAX_CELL) -> str:
     if len(value) > limit:
         value = value[: limit - 1].rstrip() + "…"
     lines = _NEWLINES.split(value.strip())
-    return "<br>".join(_BLOCK_START.sub(r"\\\1", _SPECIAL.sub(r"\\\1", line.strip()), count=1) for line in lines)
+    return "<br>".join(_escape_line(line) for line in lines)
+
+
+def _escape_line(line: str) -> str:
+    line = _SPECIAL.sub(r"\\\1", line.strip())
+    if line[:1] in ("#", "+", "-", "="):  # a heading or a nested list at the start of a list item
+        return "\\" + line
+    ordered = _ORDERED.match(line)
+    if ordered:
+        return f"{ordered.group(1)}\\{line[ordered.end(1) :]}"
+    return line
 
 
 def _escape_text(text: object, limit: int = _MAX_CELL) -> str:

@@ -64,6 +64,8 @@ _URI_SAFE = "/!$&'()*+,;=@~"
 _BATCH = 256
 #: Raw bytes between two checkpoints when estimating what fits under the gzip limit.
 _CHECKPOINT_BYTES = 64 * 1024
+#: Measurements allowed when fitting under the gzip limit (each compresses the document once).
+_FIT_STEPS = 6
 
 _encode = json.JSONEncoder(separators=(",", ":"), check_circular=False, allow_nan=False).encode
 
@@ -620,24 +622,24 @@ def _measure(plans: Sequence[_RunPlan], paths: _Paths) -> int:
     return size + len(compressor.flush())
 
 
-def _estimate_fit(plans: Sequence[_RunPlan], paths: _Paths, budget: int, limit: int) -> int:
+def _estimate_fit(plans: Sequence[_RunPlan], ordered: Sequence[Finding], paths: _Paths, budget: int, limit: int) -> int:
     """How many of the most severe results fit under ``budget``, from one compression pass.
 
     The results are compressed most severe first with a sync flush every
     ``_CHECKPOINT_BYTES`` so that the compressed size so far is known; between
-    checkpoints it is interpolated.  The caller checks the estimate on the
-    real document.
+    checkpoints it is interpolated.  It stops at the first checkpoint past
+    the budget.  The caller checks the estimate on the real document.
     """
-    base = _measure(_keep_most_severe(plans, 0, limit), paths)
+    base = _measure(_keep_most_severe(plans, ordered, 0, limit), paths)
+    run_of = {id(f): i for i, plan in enumerate(plans) for f in plan.findings}
     contexts = [ctx for _, ctx in _heads(plans, paths)]
-    ordered = sorted(((f, i) for i, plan in enumerate(plans) for f in plan.findings), key=lambda p: _order(p[0]))
     compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
     raw = packed = 0
     last_raw = last_packed = 0
     pending: list[int] = []  # raw offsets after each result since the last checkpoint
     fits = 0
-    for n, (finding, i) in enumerate(ordered):
-        data = _encode(_result(finding, contexts[i])).encode() + b","
+    for n, finding in enumerate(ordered):
+        data = _encode(_result(finding, contexts[run_of[id(finding)]])).encode() + b","
         raw += len(data)
         packed += len(compressor.compress(data))
         pending.append(raw)
@@ -654,7 +656,7 @@ def _estimate_fit(plans: Sequence[_RunPlan], paths: _Paths, budget: int, limit: 
     return fits
 
 
-def _replace_findings(plan: _RunPlan, findings: list[Finding]) -> _RunPlan:
+def _replace_findings(plan: _RunPlan, findings: list[Finding], gzip_limit: int) -> _RunPlan:
     return _RunPlan(
         plan.name,
         plan.version,
@@ -667,18 +669,59 @@ def _replace_findings(plan: _RunPlan, findings: list[Finding]) -> _RunPlan:
         len(plan.findings) - len(findings),
         plan.total,
         plan.run_limit,
-        plan.gzip_limit,
+        gzip_limit,
     )
 
 
-def _keep_most_severe(plans: Sequence[_RunPlan], count: int, limit: int) -> list[_RunPlan]:
-    ordered = sorted((f for plan in plans for f in plan.findings), key=_order)
+def _keep_most_severe(plans: Sequence[_RunPlan], ordered: Sequence[Finding], count: int, limit: int) -> list[_RunPlan]:
+    """The plans with only the ``count`` most severe results overall (``ordered`` is most severe first)."""
     kept = {id(f) for f in ordered[:count]}
-    cut = []
-    for plan in plans:
-        new = _replace_findings(plan, [f for f in plan.findings if id(f) in kept])
-        new.gzip_limit = limit
-        cut.append(new)
+    return [_replace_findings(plan, [f for f in plan.findings if id(f) in kept], limit) for plan in plans]
+
+
+def _fit_gzip(
+    plans: list[_RunPlan], paths: _Paths, budget: int, max_gzip_bytes: int, notes: list[str]
+) -> list[_RunPlan]:
+    """Keep as many of the most severe results as fit under the gzip budget, checked on the real document.
+
+    Starts from a one-pass estimate, then a few secant steps between the
+    largest count known to fit and the smallest known not to; every count
+    kept has been measured on the document that is then written.
+    """
+    ordered = sorted((f for plan in plans for f in plan.findings), key=_order)
+    total = len(ordered)
+    count = min(_estimate_fit(plans, ordered, paths, budget, max_gzip_bytes), total)
+    fits, too_many = -1, total + 1
+    best: tuple[list[_RunPlan], int] | None = None
+    for _ in range(_FIT_STEPS):
+        cut = _keep_most_severe(plans, ordered, count, max_gzip_bytes)
+        size = _measure(cut, paths)
+        if size <= budget:
+            fits, best = count, (cut, size)
+            if size >= budget * 0.98:
+                break
+            guess = int(count * budget / max(size, 1) * 0.99)
+        else:
+            too_many = count
+            guess = int(count * budget / size * 0.98)
+        guess = min(max(guess, fits + 1), too_many - 1)
+        if guess <= fits or guess >= too_many:
+            break
+        count = guess
+    if best is None:
+        cut = _keep_most_severe(plans, ordered, 0, max_gzip_bytes)
+        best = (cut, _measure(cut, paths))
+        fits = 0
+    cut, size = best
+    notes.append(
+        f"SARIF: {total - fits} of {total} results left out to keep the file under {_size_text(max_gzip_bytes)} "
+        "gzip-compressed (GitHub's upload limit); the most severe were kept"
+    )
+    if size > budget:
+        notes.append(
+            f"SARIF: the file is {_size_text(size)} gzip-compressed even without results, over the "
+            f"{_size_text(max_gzip_bytes)} GitHub accepts"
+        )
     return cut
 
 
@@ -743,29 +786,3 @@ def write_sarif(
         _write(path, plans, paths, None)
     dropped = sum(p.dropped_run_limit + p.dropped_gzip for p in plans)
     return SarifStats(str(path), len(plans), sum(len(p.findings) for p in plans), dropped, tuple(notes))
-
-
-def _fit_gzip(
-    plans: list[_RunPlan], paths: _Paths, budget: int, max_gzip_bytes: int, notes: list[str]
-) -> list[_RunPlan]:
-    """Keep as many of the most severe results as fit under the gzip budget, checked on the real document."""
-    total = sum(len(p.findings) for p in plans)
-    count = _estimate_fit(plans, paths, budget, max_gzip_bytes)
-    while True:
-        cut = _keep_most_severe(plans, count, max_gzip_bytes)
-        size = _measure(cut, paths)
-        if size <= budget or count == 0:
-            break
-        count = min(count - 1, int(count * budget / size * 0.98))
-        count = max(count, 0)
-    dropped = total - count
-    notes.append(
-        f"SARIF: {dropped} of {total} results left out to keep the file under {_size_text(max_gzip_bytes)} "
-        "gzip-compressed (GitHub's upload limit); the most severe were kept"
-    )
-    if size > budget:
-        notes.append(
-            f"SARIF: the file is {_size_text(size)} gzip-compressed even without results, over the "
-            f"{_size_text(max_gzip_bytes)} GitHub accepts"
-        )
-    return cut

@@ -92,10 +92,6 @@ def query_int(request: Request, name: str, *, default: int | None, minimum: int,
     return int(raw)
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _unknown_fields(data: dict[str, Any], allowed: set[str], errors: dict[str, str]) -> None:
     for key in sorted(set(data) - allowed):
         errors[key] = "unknown field"
@@ -168,6 +164,12 @@ class InventoryApi:
     def __init__(self, store: InventoryStore, metrics: Metrics) -> None:
         self.store = store
         self.metrics = metrics
+
+    async def items(self, request: Request) -> Response:
+        """``/items`` is one route for both methods, so a 405 there lists every allowed method."""
+        if request.method == "POST":
+            return await self.create_item(request)
+        return await self.list_items(request)
 
     async def list_items(self, request: Request) -> Response:
         limit = query_int(request, "limit", default=DEFAULT_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE)
@@ -242,6 +244,11 @@ async def error_response(request: Request, exc: Exception) -> Response:
     raise exc  # pragma: no cover - only registered for the types above
 
 
+async def internal_error(request: Request, exc: Exception) -> Response:
+    """Unexpected failures: a JSON 500 that reveals nothing (Starlette still re-raises, for logging)."""
+    return JSONResponse(error_body("internal_error", "internal server error"), status_code=500)
+
+
 def create_app(store: InventoryStore | None = None, *, registry: CollectorRegistry | None = None) -> Starlette:
     """Build the application around ``store`` (a fresh empty one by default).
 
@@ -253,8 +260,7 @@ def create_app(store: InventoryStore | None = None, *, registry: CollectorRegist
     metrics.track_items(lambda: len(store))
     api = InventoryApi(store, metrics)
     routes = [
-        Route("/items", api.list_items, methods=["GET"]),
-        Route("/items", api.create_item, methods=["POST"]),
+        Route("/items", api.items, methods=["GET", "POST"]),
         Route("/items/{item_id:int}", api.get_item, methods=["GET"]),
         Route("/items/{item_id:int}/reserve", api.reserve, methods=["POST"]),
         Route("/quote", api.quote, methods=["GET"]),
@@ -270,6 +276,7 @@ def create_app(store: InventoryStore | None = None, *, registry: CollectorRegist
             NotFound: error_response,
             InsufficientStock: error_response,
             HTTPException: error_response,
+            Exception: internal_error,
         },
     )
     app.state.store = store
