@@ -770,6 +770,18 @@ def test_root_with_symlink(tmp_path: Path) -> None:
     assert parse_sarif(doc, source=SOURCE, root=link).findings[0].location.path == "a.py"
 
 
+def test_windows_root_is_case_insensitive(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ingest, "_roots", lambda root: ("C:/Work/Shop",))
+    assert location_of("file:///c:/work/shop/src/a.py").path == "src/a.py"
+    assert location_of("C:\\Work\\Shop\\src\\a.py").path == "src/a.py"
+    assert location_of("C:/Work/Other/a.py").path == "C:/Work/Other/a.py"
+
+
+def test_the_root_itself_is_no_path() -> None:
+    assert location_of(f"file://{ROOT}/").path == ""
+    assert location_of(".").path == ""
+
+
 def test_http_uri_is_a_url() -> None:
     location = location_of("https://shop.example/login?next=%2F")
     assert location == Location(url="https://shop.example/login?next=%2F")

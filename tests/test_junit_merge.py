@@ -81,12 +81,22 @@ def declared(path: Path) -> JUnitTotals:
     )
 
 
+#: JUnit written by the first real run of each session, reused so the module stays fast.
+_WRITTEN: dict[str, bytes] = {}
+
+
 @pytest.fixture
 def sessions(pytester: pytest.Pytester) -> dict[str, Path]:
-    return {
-        name: run_session(pytester, name, source)
-        for name, source in (("unit", UNIT), ("integration", INTEGRATION), ("chaos", CHAOS), ("security", SECURITY))
-    }
+    """The JUnit files of four real sessions: unit, integration, chaos and security."""
+    paths = {}
+    for name, source in (("unit", UNIT), ("integration", INTEGRATION), ("chaos", CHAOS), ("security", SECURITY)):
+        if name in _WRITTEN:
+            paths[name] = pytester.path / f"{name}.xml"
+            paths[name].write_bytes(_WRITTEN[name])
+        else:
+            paths[name] = run_session(pytester, name, source)
+            _WRITTEN[name] = paths[name].read_bytes()
+    return paths
 
 
 def test_merge_keeps_every_suite_and_recomputes_totals(sessions: dict[str, Path], tmp_path: Path) -> None:

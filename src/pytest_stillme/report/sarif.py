@@ -507,9 +507,13 @@ def _url_uri(url: str, category: str) -> str:
     else:
         host, _, rest = text.partition("/")
     host = host.rpartition("@")[2].replace(":", "_")
-    segments = [host, *rest.split("/")]
-    clean = [s for s in segments if s not in ("", ".", "..")]
-    return quote("/".join([category, *clean]), safe=_URI_SAFE)
+    return _pseudo_uri(category, host, rest)
+
+
+def _pseudo_uri(*parts: str) -> str:
+    """A made-up relative path for what has no file; '.' and '..' segments are dropped so it stays put."""
+    segments = [s for part in parts for s in part.replace("\\", "/").split("/") if s not in ("", ".", "..")]
+    return quote("/".join(segments), safe=_URI_SAFE)
 
 
 def _message(finding: Finding) -> str:
@@ -539,8 +543,9 @@ def _result(finding: Finding, ctx: _Context) -> dict[str, Any]:
         if loc.url:
             uri = _url_uri(loc.url, finding.category)
         elif loc.package:
-            uri = quote(f"{finding.category}/{loc.package.replace(chr(92), '/').strip('/')}", safe=_URI_SAFE)
-        uri = uri or quote(f"{finding.category}/{finding.tool or 'unknown'}", safe=_URI_SAFE)
+            uri = _pseudo_uri(finding.category, loc.package)
+        if "/" not in uri:
+            uri = _pseudo_uri(finding.category, finding.tool or "unknown")
     physical: dict[str, Any] = {"artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"}}
     if line > 0:
         region: dict[str, Any] = {"startLine": line}
@@ -561,6 +566,19 @@ def _result(finding: Finding, ctx: _Context) -> dict[str, Any]:
         properties["confidence"] = finding.confidence
     if finding.fix:
         properties["fix"] = finding.fix
+    if finding.evidence and line <= 0:
+        properties["evidence"] = finding.evidence
+    # The uri of a URL or package is a made-up path: keep the real thing for readers (and for ingest).
+    if loc.url:
+        properties["url"] = _redact(loc.url)
+        if loc.method:
+            properties["method"] = loc.method.upper()
+        if loc.param:
+            properties["param"] = loc.param
+    if loc.package:
+        properties["package"] = loc.package
+        if loc.version:
+            properties["version"] = loc.version
     rule_id = _rule_id(finding, ctx.merged)
     return {
         "ruleId": rule_id,

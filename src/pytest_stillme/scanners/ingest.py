@@ -243,6 +243,11 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
+def _shown(value: str, limit: int = 40) -> str:
+    """A value quoted for an error message, cut short: a report may hold megabytes in one string."""
+    return repr(value if len(value) <= limit else value[:limit] + "...")
+
+
 def _at(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
@@ -300,7 +305,7 @@ def _level(parent: dict[str, Any], key: str, where: str) -> str:
     """A SARIF ``level``, or "" when absent."""
     level = _str(parent, key, where)
     if level and level.lower() not in _LEVEL_SEVERITY:
-        _fail(_at(where, key), f"unknown level {level!r} (expected none, note, warning or error)")
+        _fail(_at(where, key), f"unknown level {_shown(level)} (expected none, note, warning or error)")
     return level.lower()
 
 
@@ -326,9 +331,9 @@ def _score(props: dict[str, Any] | None, where: str) -> float | None:
     try:
         score = float(value)
     except (ValueError, OverflowError):
-        _fail(at, f"not a number: {value!r}")
+        _fail(at, f"not a number: {_shown(str(value))}")
     if not math.isfinite(score):
-        _fail(at, f"not a number: {value!r}")
+        _fail(at, f"not a number: {_shown(str(value))}")
     return score
 
 
@@ -387,7 +392,7 @@ class _Parser:
             _fail("", f"not SARIF: no 'version' (expected {SARIF_VERSION})")
         version = data["version"]
         if version != SARIF_VERSION:
-            shown = repr(version) if isinstance(version, str) else _kind(version)
+            shown = _shown(version) if isinstance(version, str) else _kind(version)
             _fail("", f"unsupported SARIF version {shown} (expected {SARIF_VERSION})")
         runs = data.get("runs")
         if runs is None:
@@ -458,9 +463,7 @@ class _Parser:
     def _run_errors(self, run: dict[str, Any], where: str, tool: str) -> list[ScannerError]:
         """Failed invocations and error notifications: the tool's own word that the scan is incomplete."""
         errors: list[ScannerError] = []
-        hint = (
-            "the report says the run did not complete, so its findings may be incomplete; fix the run and regenerate it"
-        )
+        hint = "the tool says its run went wrong, so its findings may be incomplete: fix the run and regenerate the report"
         for index, invocation in enumerate(_list(run, "invocations", where)):
             at = f"{where}.invocations[{index}]"
             invocation = _as_obj(invocation, at)
@@ -474,9 +477,9 @@ class _Parser:
             for message in messages:
                 errors.append(ScannerError(tool, f"error during the run: {message}", hint=hint, target=self.source))
             if succeeded is False and not messages:
-                detail = []
-                code = invocation.get("exitCode")
-                if isinstance(code, int) and not isinstance(code, bool):
+                detail: list[str] = []
+                code = _int(invocation, "exitCode", at, minimum=-(2**63))
+                if code is not None:
                     detail.append(f"exit code {code}")
                 for key in ("exitCodeDescription", "exitSignalName"):
                     text = _str(invocation, key, at)
@@ -825,10 +828,12 @@ class _Parser:
     def _relative_to_root(self, path: str) -> str | None:
         normal = posixpath.normpath(path)
         for root in self.roots:
-            if normal == root:
-                return "."
+            # Windows paths (with a drive letter) compare case-insensitively.
+            fold = str.lower if _DRIVE.match(root) else str
+            if fold(normal) == fold(root):
+                return ""
             prefix = root + "/" if root else "/"
-            if normal.startswith(prefix):
+            if fold(normal).startswith(fold(prefix)):
                 return normal[len(prefix) :]
         return None
 
