@@ -638,10 +638,11 @@ def test_empty_security_severity_is_absent() -> None:
     assert (finding.severity, finding.score) == (Severity.LOW, None)
 
 
-@pytest.mark.parametrize("bad", ["high", "nan", "inf", True, [7], {"v": 1}])
+@pytest.mark.parametrize("bad", ["high", "nan", "inf", True, [7], {"v": 1}, 10**400, "x" * 10_000])
 def test_security_severity_not_a_number(bad: Any) -> None:
     problem = fails(sarif(run(res(properties={"security-severity": bad}))))
     assert problem.startswith("runs[0].results[0].properties.security-severity: not a number")
+    assert len(problem) < 200
     rules = [{"id": "R1", "properties": {"security-severity": bad}}]
     problem = fails(sarif(run(res(), rules=rules)))
     assert problem.startswith("runs[0].tool.driver.rules[0].properties.security-severity: not a number")

@@ -139,9 +139,14 @@ class Location:
     version: str = ""
 
     def key(self) -> str:
-        """The part of the location that survives a line move."""
+        """The part of the location that survives a line move (and a new test-server port).
+
+        For URLs only method, path and parameter count: the scheme, host and
+        port of a service under test change from run to run (ephemeral ports),
+        and a finding must keep its fingerprint across runs.
+        """
         if self.url:
-            return f"{self.method.upper()} {_strip_query(self.url)} {self.param}".strip()
+            return f"{self.method.upper()} {url_path(self.url)} {self.param}".strip()
         if self.package:
             return f"pkg:{self.package.lower()}@{self.version}"
         return self.path
@@ -159,8 +164,13 @@ class Location:
         return self.path or "-"
 
 
-def _strip_query(url: str) -> str:
-    return url.split("?", 1)[0].split("#", 1)[0]
+def url_path(url: str) -> str:
+    """The path of a URL without scheme, host, port, query or fragment ("/" at least)."""
+    rest = url.split("#", 1)[0].split("?", 1)[0]
+    if "://" in rest:
+        rest = rest.split("://", 1)[1]
+        rest = rest[rest.find("/"):] if "/" in rest else "/"
+    return rest or "/"
 
 
 _DIGITS = re.compile(r"\d+")

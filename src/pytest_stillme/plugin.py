@@ -33,6 +33,7 @@ __all__ = ["SETTINGS_KEY"]
 SETTINGS_KEY = pytest.StashKey[Settings]()
 LOG = logging.getLogger("pytest_stillme")
 GATE_NODEID = "stillme::gate"
+SELF_TOOL = "pytest-stillme"
 #: Attribute on test reports carrying what a test recorded (plain JSON data, survives xdist).
 REPORT_ATTR = "stillme"
 WORKER_OUTPUT_KEY = "stillme_ledger"
@@ -226,22 +227,36 @@ class GatePlugin:
             self._finish(gated=False)
 
     def _finish(self, *, gated: bool) -> None:
-        from .gate import Check, evaluate
+        from . import __version__
+        from .gate import evaluate
 
         self.finished = True
+        # stillme's own run: it carries errors that belong to no scanner (a dead
+        # worker) and shows in code scanning that the gate ran, even when clean.
+        self.state.ledger.note_tool(SELF_TOOL, __version__)
         if gated:
             coverage, fallback = _coverage_from_pytest_cov(self.config)
             verdict = evaluate(self.settings.policy(coverage_fallback=fallback), self.state.ledger, coverage)
         else:
             verdict = evaluate(self.settings.policy(), self.state.ledger, None)
         self._write_sarif(verdict)
+        if gated:
+            verdict = self._with_write_check(verdict)
         self._write_markdown(verdict if gated else None)
         if gated:
-            failures = tuple(p for p in self.write_problems if p.startswith("cannot write"))
-            verdict = verdict.with_check(
-                Check("reports written", str(len(self.written)), "all", not failures, failures)
-            )
-            self.verdict = verdict
+            self.verdict = self._with_write_check(verdict, replace_last=True)
+
+    def _with_write_check(self, verdict: Verdict, *, replace_last: bool = False) -> Verdict:
+        """A failed report write fails the gate: a missing SARIF must not read as a clean one."""
+        from dataclasses import replace
+
+        from .gate import Check
+
+        if replace_last:
+            verdict = replace(verdict, checks=verdict.checks[:-1])
+        failures = tuple(p for p in self.write_problems if p.startswith("cannot write"))
+        written = ", ".join(kind for kind, _ in self.written) or "none"
+        return verdict.with_check(Check("reports written", written, "all", not failures, failures))
 
     def _write_sarif(self, verdict: Verdict) -> None:
         sarif_path = self.settings.sarif_path

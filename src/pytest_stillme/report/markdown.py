@@ -24,8 +24,7 @@ _MAX_LIST = 20
 _OWN_SECTION = ("scanner errors", "expired suppressions")
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
-_ORDERED = re.compile(r"(\d{1,9})[.)]")
-_NEWLINES = re.compile(r"\r\n|\r|\n")
+_ORDERED = re.compile(r"(\d{1,9})[.)](?=\s|$)")
 
 
 def escape_cell(text: object, limit: int = _MAX_CELL) -> str:
@@ -38,13 +37,14 @@ def escape_cell(text: object, limit: int = _MAX_CELL) -> str:
     value = str(text)
     if len(value) > limit:
         value = value[: limit - 1].rstrip() + "…"
-    lines = _NEWLINES.split(value.strip())
+    # Every Unicode line break, not only Markdown's: no viewer may split a row.
+    lines = value.strip().splitlines()
     return "<br>".join(_escape_line(line) for line in lines)
 
 
 def _escape_line(line: str) -> str:
     line = _SPECIAL.sub(r"\\\1", line.strip())
-    if line[:1] in ("#", "+", "-", "="):  # a heading or a nested list at the start of a list item
+    if line[:1] in ("#", "+", "-"):  # a heading, nested list or rule at the start of a list item
         return "\\" + line
     ordered = _ORDERED.match(line)
     if ordered:

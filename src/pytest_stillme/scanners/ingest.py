@@ -331,9 +331,9 @@ def _score(props: dict[str, Any] | None, where: str) -> float | None:
     try:
         score = float(value)
     except (ValueError, OverflowError):
-        _fail(at, f"not a number: {_shown(str(value))}")
+        score = math.nan
     if not math.isfinite(score):
-        _fail(at, f"not a number: {_shown(str(value))}")
+        _fail(at, f"not a number: {_shown(value) if isinstance(value, str) else 'out of range'}")
     return score
 
 
@@ -463,7 +463,9 @@ class _Parser:
     def _run_errors(self, run: dict[str, Any], where: str, tool: str) -> list[ScannerError]:
         """Failed invocations and error notifications: the tool's own word that the scan is incomplete."""
         errors: list[ScannerError] = []
-        hint = "the tool says its run went wrong, so its findings may be incomplete: fix the run and regenerate the report"
+        hint = (
+            "the tool says its run went wrong, so its findings may be incomplete: fix the run and regenerate the report"
+        )
         for index, invocation in enumerate(_list(run, "invocations", where)):
             at = f"{where}.invocations[{index}]"
             invocation = _as_obj(invocation, at)
