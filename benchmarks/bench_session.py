@@ -110,6 +110,15 @@ class Case:
     ours_samples: list[float] = field(default_factory=list)
     alternative_samples: list[float] = field(default_factory=list)
     cpu_ratio: float | None = None
+    #: Interquartile range of the runs over their median, the larger of the two sides.
+    spread: float = 0.0
+
+    @property
+    def margin(self) -> float:
+        """The room the target leaves, relative to the alternative's median."""
+        if self.unit == "ratio":
+            return self.target - 1
+        return self.target / 1000 / self.alternative_median
 
 
 def clean_env() -> dict[str, str]:
@@ -206,6 +215,13 @@ def _cpu_ratio(ours: list[Sample], alternative: list[Sample]) -> float | None:
     return statistics.median(mine) / statistics.median(theirs)
 
 
+def _spread(walls: list[float]) -> float:
+    if len(walls) < 2:
+        return 0.0
+    low, _, high = statistics.quantiles(walls, n=4, method="inclusive")
+    return (high - low) / statistics.median(walls)
+
+
 def make_case(name: str, ours: str, alt: str, samples: dict[str, list[Sample]], unit: str, target: float) -> Case:
     """Ours against the alternative: the ratio of the medians (``unit="ratio"``) or their difference in ms."""
     mine, theirs = _median_wall(samples[ours]), _median_wall(samples[alt])
@@ -223,6 +239,7 @@ def make_case(name: str, ours: str, alt: str, samples: dict[str, list[Sample]], 
         ours_samples=[s.wall for s in samples[ours]],
         alternative_samples=[s.wall for s in samples[alt]],
         cpu_ratio=_cpu_ratio(samples[ours], samples[alt]),
+        spread=max(_spread([s.wall for s in samples[ours]]), _spread([s.wall for s in samples[alt]])),
     )
 
 
@@ -281,7 +298,7 @@ def module_probe(probe: Path, env: dict[str, str]) -> dict[str, Any]:
 
 def print_table(cases: list[Case], imports: dict[str, Any], modules: dict[str, Any]) -> None:
     """The results, one row per case, then the informational lines."""
-    header = ("case", "ours s", "alt s", "ratio/delta", "target", "result", "cpu ratio")
+    header = ("case", "ours s", "alt s", "ratio/delta", "target", "result", "cpu ratio", "spread")
     rows = [header]
     for case in cases:
         if case.unit == "ratio":
@@ -297,6 +314,7 @@ def print_table(cases: list[Case], imports: dict[str, Any], modules: dict[str, A
                 target,
                 "OK" if case.ok else "MISSED",
                 "-" if case.cpu_ratio is None else f"{case.cpu_ratio:.3f}x",
+                f"{case.spread:.0%}",
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
@@ -307,7 +325,14 @@ def print_table(cases: list[Case], imports: dict[str, Any], modules: dict[str, A
         print("  ".join(cells))
         if index == 0:
             print("  ".join("-" * w for w in widths))
-    print("(ours/alt: median wall seconds; cpu ratio: median CPU seconds of the sessions, for information)")
+    print("(ours/alt: median wall seconds; cpu ratio: of the median CPU seconds, for information;")
+    print(" spread: interquartile range of the runs over their median, the worse side)")
+    noisy = [case.name for case in cases if case.spread > case.margin]
+    if noisy:
+        print(
+            f"note: the runs of {', '.join(noisy)} spread wider than the target's margin: the machine is busy "
+            "or unsteady, so read these verdicts with care (rerun, or raise --repeat / --startup-repeat)"
+        )
     print()
     top = ", ".join(f"{m} {ms:.1f}" for m, ms in list(imports["importtime_top_ms"].items())[:5])
     print(

@@ -8,11 +8,9 @@ from typing import Any
 
 import pytest
 
-
-
 #: A module under test with a known coverage shape: 3 of 6 statements run by
 #: ``test_add`` alone (50 %), all of them with ``test_all``.
-PACKAGE = '''
+PACKAGE = """
 def add(a, b):
     return a + b
 
@@ -21,7 +19,7 @@ def sign(x):
     if x < 0:
         return -1
     return 1
-'''
+"""
 
 
 @pytest.fixture

@@ -1,20 +1,21 @@
-"""The ``stillme`` command on real artifacts: JUnit from pytest sessions, .coverage from coverage, SARIF from our writer."""
+"""The ``stillme`` command on real artifacts: JUnit of pytest sessions, coverage.py data, SARIF of our writer."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from pytest_stillme import __version__
 from pytest_stillme.cli import main
+from pytest_stillme.coverage_files import read_coverage_file
 from pytest_stillme.findings import Finding, Location, Rule, ScannerError, Severity
 from pytest_stillme.report.sarif import write_sarif
 from pytest_stillme.scanners.ingest import read_sarif
@@ -60,7 +61,12 @@ def test_logout():
 """
 
 
-def bandit(severity: Severity = Severity.HIGH, line: int = 12, message: str = "SQL built from user input") -> Finding:
+def bandit(
+    severity: Severity = Severity.HIGH,
+    line: int = 12,
+    message: str = "SQL built from user input",
+    evidence: str = "query = 'SELECT ' + name",
+) -> Finding:
     return Finding(
         tool="bandit",
         rule=Rule("B608", "hardcoded_sql_expressions"),
@@ -68,7 +74,7 @@ def bandit(severity: Severity = Severity.HIGH, line: int = 12, message: str = "S
         severity=severity,
         message=message,
         location=Location("src/app/db.py", line),
-        evidence="query = 'SELECT ' + name",
+        evidence=evidence,
         tool_version="1.7.9",
     )
 
@@ -85,13 +91,12 @@ def pip_audit() -> Finding:
 
 
 @pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No STILLME_* or GitHub variables from outside, and no pyproject.toml but the test's own."""
     for name in list(os.environ):
         if name.startswith("STILLME_") or name == "GITHUB_STEP_SUMMARY":
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
-    yield
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +127,7 @@ def junit(pytester: pytest.Pytester, name: str, source: str) -> Path:
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
+    capsys.readouterr()  # drop what came before (pytester prints the commands it runs)
     status = main([str(a) for a in argv])
     captured = capsys.readouterr()
     return status, captured.out, captured.err
@@ -170,13 +176,15 @@ def test_console_script_in_a_subprocess(tmp_path: Path, coverage_files: dict[str
         text=True,
     )
     assert done.returncode == 1, done.stderr
-    assert "sast findings" in done.stdout and "FAIL" in done.stdout
+    assert "sast findings" in done.stdout
+    assert "FAIL" in done.stdout
     assert "[high] bandit B608: SQL built from user input at src/app/db.py:12" in done.stdout
     assert done.stdout.rstrip().endswith("stillme gate FAILED (profile development)")
     assert done.stderr == ""
     bad = subprocess.run([script, "gate", "--sarif", str(tmp_path / "missing.sarif")], capture_output=True, text=True)
     assert bad.returncode == 2
-    assert bad.stderr.startswith("stillme: error: ") and "missing.sarif" in bad.stderr
+    assert bad.stderr.startswith("stillme: error: ")
+    assert "missing.sarif" in bad.stderr
     assert "Traceback" not in bad.stderr
     version = subprocess.run([script, "--version"], capture_output=True, text=True, check=True)
     assert version.stdout == f"stillme {__version__}\n"
@@ -193,7 +201,8 @@ def test_merge_junit(pytester: pytest.Pytester, capsys: pytest.CaptureFixture[st
     assert (status, err) == (0, "")
     assert stdout.startswith(f"stillme: merged 2 JUnit files into {out}: 4 tests: 3 passed, 1 failed, 0 errors")
     text = out.read_text()
-    assert 'name="pytest (unit)"' in text and 'name="pytest (integration)"' in text
+    assert 'name="pytest (unit)"' in text
+    assert 'name="pytest (integration)"' in text
 
 
 def test_merge_sarif_dedups_and_keeps_tools_and_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -220,13 +229,29 @@ def test_merge_sarif_dedups_and_keeps_tools_and_errors(capsys: pytest.CaptureFix
     assert data["version"] == "2.1.0"
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="ingest wraps a stored scanner error in a new one (target: the SARIF file) on every read, "
+    "so merging merged files nests and duplicates errors; remove this mark once it round-trips exactly",
+)
+def test_merging_merged_sarif_is_stable(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    error = ScannerError("zap", "target unreachable", hint="start the service", target="http://127.0.0.1:8000")
+    first = sarif(tmp_path / "security.sarif", [pip_audit()], tools={"pip-audit": "2.7.3"}, errors=[error])
+    once = tmp_path / "once.sarif"
+    twice = tmp_path / "twice.sarif"
+    assert run(capsys, "merge", "sarif", "-o", once, first)[0] == 0
+    assert run(capsys, "merge", "sarif", "-o", twice, once, first)[0] == 0
+    assert read_sarif(twice).errors == read_sarif(first).errors == (error,)
+
+
 def test_merge_bad_input_writes_nothing(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     good = sarif(tmp_path / "good.sarif", [bandit()])
     bad = tmp_path / "bad.sarif"
     bad.write_text(good.read_text()[:200])
-    status, stdout, err = run(capsys, "merge", "sarif", "-o", tmp_path / "out.sarif", good, bad)
+    status, _stdout, err = run(capsys, "merge", "sarif", "-o", tmp_path / "out.sarif", good, bad)
     assert status == 2
-    assert err.startswith(f"stillme: error: {bad}: ") and err.count("\n") == 1
+    assert err.startswith(f"stillme: error: {bad}: ")
+    assert err.count("\n") == 1
     assert not (tmp_path / "out.sarif").exists()
     not_xml = tmp_path / "junit.xml"
     not_xml.write_text("collected 3 items\n3 passed\n")
@@ -241,7 +266,9 @@ def test_merge_bad_input_writes_nothing(capsys: pytest.CaptureFixture[str], tmp_
 
 def test_gate_passes(capsys: pytest.CaptureFixture[str], tmp_path: Path, coverage_files: dict[str, Path]) -> None:
     report = sarif(tmp_path / "scan.sarif", [bandit(Severity.LOW)])
-    status, out, err = run(capsys, "gate", "--sarif", report, "--coverage", coverage_files["data"], "--coverage-min", 75)
+    status, out, err = run(
+        capsys, "gate", "--sarif", report, "--coverage", coverage_files["data"], "--coverage-min", 75
+    )
     assert (status, err) == (0, "")
     assert row(out, "coverage") == ["coverage", "80.0%", ">= 75%", "pass"]
     assert row(out, "sast findings") == ["sast findings", "1 low", "0 at >= high", "pass"]
@@ -287,12 +314,16 @@ def test_gate_thresholds_from_options_and_profiles(capsys: pytest.CaptureFixture
 def test_gate_reads_config_and_suppressions_from_root(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
-    (project / "pyproject.toml").write_text('[tool.stillme]\ngate.coverage = "off"\n[tool.stillme.tools]\nacme = "deps"\n')
+    (project / "pyproject.toml").write_text(
+        '[tool.stillme]\ngate.coverage = "off"\n[tool.stillme.tools]\nacme = "deps"\n'
+    )
     (project / ".stillme-suppressions.toml").write_text(
         '[[suppress]]\nrule = "B608"\nlocation = "src/app/*.py"\nreason = "parameterised below"\nexpires = 2099-01-01\n'
         '[[suppress]]\nrule = "NOPE"\nreason = "old"\nexpires = 2099-01-01\n'
     )
-    report = sarif(tmp_path / "scan.sarif", [bandit(), bandit(line=40, message="another one")])
+    report = sarif(
+        tmp_path / "scan.sarif", [bandit(), bandit(line=40, message="another one", evidence="sql = f'DELETE {t}'")]
+    )
     status, out, _ = run(capsys, "gate", "--sarif", report, "--root", project)
     assert status == 0, out
     assert "suppressed findings: 2 (kept out of the gate and the SARIF)" in out
@@ -330,7 +361,7 @@ def test_gate_counts_failed_tests(
 
 
 def test_gate_writes_markdown(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    report = sarif(tmp_path / "scan.sarif", [bandit("critical" and Severity.CRITICAL)])
+    report = sarif(tmp_path / "scan.sarif", [bandit(Severity.CRITICAL)])
     md = tmp_path / "out" / "summary.md"
     status, out, _ = run(capsys, "gate", "--sarif", report, "--coverage-min", "off", "--markdown", md)
     assert status == 1
@@ -338,11 +369,12 @@ def test_gate_writes_markdown(capsys: pytest.CaptureFixture[str], tmp_path: Path
     text = md.read_text()
     assert text.startswith("## ❌ stillme: gate FAILED")
     assert "| critical | sast | bandit | B608 | src/app/db.py:12 | SQL built from user input |" in text
-    assert f"SARIF: {report}" in text
+    assert f"SARIF: `{report}`" in text
 
 
 @pytest.mark.parametrize(
-    ("severity", "env"), [(Severity.HIGH, "development"), (Severity.LOW, "development"), (Severity.MEDIUM, "production")]
+    ("severity", "env"),
+    [(Severity.HIGH, "development"), (Severity.LOW, "development"), (Severity.MEDIUM, "production")],
 )
 def test_same_verdict_as_the_plugin(
     pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str], severity: Severity, env: str
@@ -378,7 +410,7 @@ def test_summary_prints_markdown_and_exits_zero_on_a_failed_gate(
     status, out, err = run(capsys, "summary", "--sarif", report, "--coverage", coverage_files["xml"])
     assert (status, err) == (0, "")
     assert out.startswith("## ❌ stillme: gate FAILED")
-    assert "| coverage | 80.0% | \\>= 85% | ❌ **FAIL** |" in out
+    assert "| coverage | 80.0% | >= 85% | ❌ **FAIL** |" in out
 
 
 def test_summary_to_a_file_and_appended_to_github(
@@ -399,8 +431,22 @@ def test_summary_to_a_file_and_appended_to_github(
     step.write_text("earlier step\n")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step))
     assert run(capsys, "summary", "--junit", tests, "--github", "--title", "unit")[0] == 0
-    assert run(capsys, "summary", "--junit", tests, "--github", "--title", "security", "--coverage-min", "off",
-               "--sarif", sarif(tmp_path / "s.sarif", []))[0] == 0
+    assert (
+        run(
+            capsys,
+            "summary",
+            "--junit",
+            tests,
+            "--github",
+            "--title",
+            "security",
+            "--coverage-min",
+            "off",
+            "--sarif",
+            sarif(tmp_path / "s.sarif", []),
+        )[0]
+        == 0
+    )
     text = step.read_text()
     assert text.startswith("earlier step\n## unit\n")
     assert "## ✅ security: gate PASSED" in text
@@ -444,7 +490,9 @@ def test_bad_input_is_one_line_and_exit_2(
 ) -> None:
     for case, (args, expected) in _bad_inputs(tmp_path, pytester).items():
         # summary only evaluates the gate when given SARIF or coverage: give it something to evaluate.
-        extra = ["--coverage-min", "off", "--sarif", str(sarif(tmp_path / "ok.sarif", []))] if command == "summary" else []
+        extra = (
+            ["--coverage-min", "off", "--sarif", str(sarif(tmp_path / "ok.sarif", []))] if command == "summary" else []
+        )
         if "--coverage-min" in args:
             extra = extra[2:]
         status, out, err = run(capsys, command, *args, *extra)
@@ -461,7 +509,8 @@ def test_unwritable_output_is_bad_input(capsys: pytest.CaptureFixture[str], tmp_
     blocker.write_text("")
     status, _, err = run(capsys, "gate", "--coverage-min", "off", "--markdown", blocker / "summary.md")
     assert status == 2
-    assert err.startswith("stillme: error: ") and "file" in err
+    assert err.startswith("stillme: error: ")
+    assert "file" in err
 
 
 def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
@@ -472,3 +521,71 @@ def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run(capsys, "gate", "--help")
     assert status == 0
     assert textwrap.dedent("--fail-on CATEGORY=SEVERITY") in out
+
+
+# --------------------------------------------------------------------------- coverage files
+
+
+def test_every_coverage_format_gives_coverage_pys_own_total(tmp_path: Path) -> None:
+    # With branch coverage, coverage.py's total is (lines + branches covered) / (lines + branches):
+    # 4 of 5 lines and 1 of 2 branches here, 5/7 = 71.43 %, not the XML's line-rate of 80 %.
+    (tmp_path / "mod.py").write_text(MODULE)
+    run_coverage = [sys.executable, "-m", "coverage"]
+    subprocess.run([*run_coverage, "run", "--branch", "mod.py"], cwd=tmp_path, check=True)
+    subprocess.run([*run_coverage, "xml", "-q"], cwd=tmp_path, check=True)
+    subprocess.run([*run_coverage, "json", "-q"], cwd=tmp_path, check=True)
+    renamed = tmp_path / "artifact.bin"  # told by content, not by name
+    renamed.write_bytes((tmp_path / "coverage.xml").read_bytes())
+    totals = {
+        name: read_coverage_file(tmp_path / name).total for name in (".coverage", "coverage.xml", "coverage.json")
+    }
+    assert totals[".coverage"] == pytest.approx(500 / 7)
+    assert totals == {name: pytest.approx(500 / 7) for name in totals}
+    assert read_coverage_file(renamed).total == pytest.approx(500 / 7)
+
+
+def test_coverage_problems_never_raise_and_never_touch_the_file(
+    tmp_path: Path, coverage_files: dict[str, Path]
+) -> None:
+    other = tmp_path / "app.db"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE users (name TEXT)")
+    before = other.read_bytes()
+    result = read_coverage_file(other)
+    assert result.total is None
+    assert result.problem == f"{other}: an SQLite database, but not a coverage.py data file (no coverage_schema table)"
+    assert other.read_bytes() == before  # coverage would have added its tables
+
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    (moved / "mod.py").write_text(MODULE)
+    subprocess.run([sys.executable, "-m", "coverage", "run", "mod.py"], cwd=moved, check=True)
+    (moved / "mod.py").unlink()
+    result = read_coverage_file(moved / ".coverage")
+    assert result.total is None
+    assert "No source for code" in result.problem
+    assert "check them out" in result.problem
+
+    cases = {
+        tmp_path / "empty": ("", "empty file"),
+        tmp_path / "cov.json": ('{"totals": {"percent_covered": "high"}}', "not a number"),
+        tmp_path / "list.json": ("[1, 2]", "not a coverage file"),
+        tmp_path / "sarif.json": ('{"version": "2.1.0", "runs": []}', "no 'totals' object"),
+        tmp_path / "cut.json": ('{"totals": {"percent', "not valid JSON"),
+        tmp_path / "cut.xml": ('<coverage line-rate="0.5"><packages>', "not well-formed XML"),
+        tmp_path / "jacoco.xml": ("<report name='x'/>", "not a Cobertura coverage report (root element <report>"),
+        tmp_path / "rate.xml": ('<coverage line-rate="1.5"/>', "not a fraction"),
+        tmp_path / "none.xml": ('<coverage lines-valid="0" lines-covered="0"/>', "no lines measured"),
+        tmp_path / "text.txt": ("TOTAL 5 1 80%", "not a coverage file"),
+        tmp_path: (None, "is a directory"),
+        tmp_path / "missing.xml": (None, "no such file"),
+    }
+    for path, (content, problem) in cases.items():
+        if content is not None:
+            path.write_text(content)
+        result = read_coverage_file(path)
+        assert result.total is None, path
+        assert result.problem.startswith(f"{path}: "), result.problem
+        assert problem in result.problem, result.problem
+        assert result.source == str(path)
+    assert read_coverage_file(coverage_files["json"]).total == pytest.approx(80.0)

@@ -14,8 +14,12 @@ from pytest_stillme.ledger import Ledger
 
 def make(**kw: object) -> Finding:
     base: dict[str, object] = {
-        "tool": "t", "rule": Rule("R1", "rule one", cwe=(79,)), "category": "sast",
-        "severity": Severity.HIGH, "message": "msg", "location": Location(path="a.py", line=3),
+        "tool": "t",
+        "rule": Rule("R1", "rule one", cwe=(79,)),
+        "category": "sast",
+        "severity": Severity.HIGH,
+        "message": "msg",
+        "location": Location(path="a.py", line=3),
     }
     base.update(kw)
     return Finding(**base)  # type: ignore[arg-type]
@@ -23,8 +27,17 @@ def make(**kw: object) -> Finding:
 
 @pytest.mark.parametrize(
     ("score", "severity"),
-    [(10.0, "critical"), (9.0, "critical"), (8.9, "high"), (7.0, "high"), (6.9, "medium"), (4.0, "medium"),
-     (3.9, "low"), (0.1, "low"), (0.0, "info")],
+    [
+        (10.0, "critical"),
+        (9.0, "critical"),
+        (8.9, "high"),
+        (7.0, "high"),
+        (6.9, "medium"),
+        (4.0, "medium"),
+        (3.9, "low"),
+        (0.1, "low"),
+        (0.0, "info"),
+    ],
 )
 def test_score_bands(score: float, severity: str) -> None:
     assert Severity.from_score(score) is Severity.parse(severity)
@@ -61,13 +74,22 @@ def test_unknown_category_rejected() -> None:
 findings_strategy = st.builds(
     Finding,
     tool=st.text(min_size=1, max_size=10),
-    rule=st.builds(Rule, id=st.text(min_size=1, max_size=8), cwe=st.lists(st.integers(1, 2000), max_size=2).map(tuple),
-                   tags=st.lists(st.text(max_size=5), max_size=2).map(tuple)),
+    rule=st.builds(
+        Rule,
+        id=st.text(min_size=1, max_size=8),
+        cwe=st.lists(st.integers(1, 2000), max_size=2).map(tuple),
+        tags=st.lists(st.text(max_size=5), max_size=2).map(tuple),
+    ),
     category=st.sampled_from(CATEGORIES),
     severity=st.sampled_from(Severity),
     message=st.text(max_size=40),
-    location=st.builds(Location, path=st.text(max_size=20), line=st.integers(0, 10_000),
-                       url=st.text(max_size=20), package=st.text(max_size=8)),
+    location=st.builds(
+        Location,
+        path=st.text(max_size=20),
+        line=st.integers(0, 10_000),
+        url=st.text(max_size=20),
+        package=st.text(max_size=8),
+    ),
     evidence=st.text(max_size=30),
     score=st.one_of(st.none(), st.floats(0, 10)),
     occurrence=st.integers(0, 5),

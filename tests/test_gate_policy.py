@@ -79,7 +79,11 @@ def test_suppression_matching() -> None:
 
 
 def test_findings_sorted_most_severe_first() -> None:
-    v = evaluate(Policy(coverage_min=None, today=TODAY),
-                 ledger(finding(Severity.LOW, rule="a"), finding(Severity.CRITICAL, rule="b"),
-                        finding(Severity.MEDIUM, rule="c")), None)
+    v = evaluate(
+        Policy(coverage_min=None, today=TODAY),
+        ledger(
+            finding(Severity.LOW, rule="a"), finding(Severity.CRITICAL, rule="b"), finding(Severity.MEDIUM, rule="c")
+        ),
+        None,
+    )
     assert [f.severity for f in v.findings] == [Severity.CRITICAL, Severity.MEDIUM, Severity.LOW]

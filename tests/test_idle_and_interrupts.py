@@ -6,8 +6,19 @@ import json
 
 import pytest
 
-HEAVY = ("bandit", "hypothesis", "httpx", "zaproxy", "sarif_om", "junitparser", "jsonschema", "coverage",
-         "pytest_stillme.report.sarif", "pytest_stillme.scanners.ingest", "pytest_stillme.items")
+HEAVY = (
+    "bandit",
+    "hypothesis",
+    "httpx",
+    "zaproxy",
+    "sarif_om",
+    "junitparser",
+    "jsonschema",
+    "coverage",
+    "pytest_stillme.report.sarif",
+    "pytest_stillme.scanners.ingest",
+    "pytest_stillme.items",
+)
 
 
 def test_idle_session_imports_nothing_heavy(pytester: pytest.Pytester) -> None:

@@ -726,6 +726,8 @@ def location_of(uri: str) -> Location:
         ("src\\pkg\\a.py", "src/pkg/a.py"),
         ("src/my%20file.py", "src/my file.py"),
         ("src/./pkg//a.py", "src/pkg/a.py"),
+        (".//src/a.py", "src/a.py"),
+        ("././src/a.py", "src/a.py"),
         (f"file://{ROOT}/src/a.py", "src/a.py"),
         (f"file://{ROOT}/src/my%20file.py", "src/my file.py"),
         (f"{ROOT}/src/a.py", "src/a.py"),
@@ -733,10 +735,31 @@ def location_of(uri: str) -> Location:
         ("file:///C:/work/app/a.py", "C:/work/app/a.py"),
         ("C:\\work\\app\\a.py", "C:/work/app/a.py"),
         ("pkg:pypi/requests@2.31.0", "pkg:pypi/requests@2.31.0"),
+        ("file://localhost/srv/project/a.py", "a.py"),
+        ("file://fileserver/share/a.py", "//fileserver/share/a.py"),
+        ("file://[bad/a.py", "//[bad/a.py"),
+        (f"file://{ROOT}/a.py?x=1#L3", "a.py"),
     ],
 )
 def test_uri_to_path(uri: str, path: str) -> None:
     assert location_of(uri).path == path
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(
+        ["", "file:", "file://", "file:///", "http://", "FILE:///C:", "C:\\", "/", "./", ".\\", "%"]
+    ).flatmap(lambda prefix: st.text(max_size=20).map(lambda tail: prefix + tail)),
+    st.sampled_from(["", "SRC", "NESTED", "NOPE"]),
+)
+def test_any_uri_gives_a_path_or_a_url(uri: str, base: str) -> None:
+    result = res(uri=None)
+    result["locations"] = [{"physicalLocation": {"artifactLocation": {"uri": uri, "uriBaseId": base}}}]
+    bases = {"SRC": {"uri": f"file://{ROOT}/"}, "NESTED": {"uri": "lib/", "uriBaseId": "SRC"}}
+    location = one(sarif(run(result, originalUriBaseIds=bases))).location
+    assert not (location.path and location.url)
+    assert not location.path.startswith("./")
+    assert "\\" not in location.path
 
 
 def test_uri_base_ids() -> None:
@@ -859,6 +882,107 @@ def test_stillme_fingerprint_round_trips() -> None:
     assert back.fingerprint == original.fingerprint
     assert (back.category, back.severity, back.location) == ("fuzz", Severity.HIGH, original.location)
     assert back.score == original.security_severity
+
+
+def test_properties_our_writer_keeps() -> None:
+    props = {"confidence": "Very High", "fix": "Add the header", "evidence": "Server: nginx/1.2"}
+    finding = one(sarif(run(res(uri=None, properties=props))))
+    assert (finding.confidence, finding.fix, finding.evidence) == ("very-high", "Add the header", "Server: nginx/1.2")
+    assert one(sarif(run(res(properties={"precision": "LOW", "confidence": "high"})))).confidence == "low"
+    assert one(sarif(run(res(properties={"confidence": 0.9, "fix": 1, "evidence": []})))).confidence == ""
+
+
+def test_folded_run_gives_each_result_its_tool() -> None:
+    folded = run(
+        res("ruff/F401", properties={"tool": "ruff"}),
+        res("zap/10038", properties={"tool": "zap"}),
+        res("ruff/E501", properties={"tool": "someone-else"}),
+        res("R9"),
+        name="pytest-stillme (other tools)",
+        rules=[{"id": "ruff/F401", "shortDescription": {"text": "unused import"}}],
+    )
+    folded["tool"]["driver"]["properties"] = {"tools": ["ruff", "zap", "", 3]}
+    result = parse(sarif(folded))
+    assert result.tools == {"ruff": "", "zap": ""}
+    assert [(f.tool, f.rule.id, f.category) for f in result.findings] == [
+        ("ruff", "F401", "lint"),
+        ("zap", "10038", "dast"),
+        ("pytest-stillme (other tools)", "ruff/E501", "sast"),
+        ("pytest-stillme (other tools)", "R9", "sast"),
+    ]
+    assert result.findings[0].rule.short_description == "unused import"
+
+
+def test_our_own_sarif_round_trips() -> None:
+    """The writer's output read back: same fingerprints, tools, categories, severities and places."""
+    from pytest_stillme.report.sarif import build_runs
+
+    findings = [
+        Finding(
+            "Bandit",
+            Rule("B105", "hardcoded_password_string", cwe=(259,)),
+            "sast",
+            Severity.LOW,
+            "Possible hardcoded password",
+            Location("app/settings.py", 6, 12),
+            evidence='password = "123456"',
+            confidence="medium",
+            tool_version="1.9.4",
+        ),
+        Finding(
+            "stillme-dast",
+            Rule("headers/csp"),
+            "dast",
+            Severity.MEDIUM,
+            "No Content-Security-Policy header",
+            Location(url="http://127.0.0.1:8000/api/items?q=1", method="GET", param="q"),
+            fix="Send a Content-Security-Policy header",
+        ),
+        Finding(
+            "pip-audit",
+            Rule("PYSEC-2023-74"),
+            "deps",
+            Severity.CRITICAL,
+            "requests leaks Proxy-Authorization",
+            Location("requirements.txt", package="requests", version="2.19.0"),
+            score=9.8,
+        ),
+        Finding("stillme-slo", Rule("latency/p99"), "slo", Severity.HIGH, "p99 900 ms > 500 ms", evidence="p99=900ms"),
+        Finding("ruff", Rule("F401"), "lint", Severity.INFO, "`os` imported but unused", Location("src/a.py", 1)),
+        Finding(
+            "ruff",
+            Rule("F401"),
+            "lint",
+            Severity.INFO,
+            "`os` imported but unused",
+            Location("src/a.py", 9),
+            occurrence=1,
+        ),
+    ]
+    for max_runs in (20, 2):  # 2: most tools are folded into one run
+        doc = {"version": "2.1.0", "runs": build_runs(findings, root=ROOT, max_runs=max_runs)}
+        back = {f.fingerprint: f for f in parse(json.loads(json.dumps(doc))).findings}
+        assert set(back) == {f.fingerprint for f in findings}
+        for original in findings:
+            again = back[original.fingerprint]
+            assert (again.tool, again.rule.id, again.category, again.severity) == (
+                original.tool,
+                original.rule.id,
+                original.category,
+                original.severity,
+            )
+            assert again.rule.cwe == original.rule.cwe
+            assert (again.evidence, again.fix, again.confidence) == (
+                original.evidence,
+                original.fix,
+                original.confidence,
+            )
+            loc, back_loc = original.location, again.location
+            assert (back_loc.url, back_loc.method, back_loc.param) == (loc.url, loc.method, loc.param)
+            assert (back_loc.package, back_loc.version, back_loc.line) == (loc.package, loc.version, loc.line)
+            if loc.path:
+                assert back_loc.path == loc.path
+            assert again.security_severity == original.security_severity
 
 
 def test_without_stillme_fingerprint_one_is_computed() -> None:
@@ -1245,6 +1369,13 @@ def test_document_errors(doc: Any, problem: str) -> None:
             "runs[1].tool.driver.rules[0].shortDescription: expected an object, got a string",
         ),
         (lambda r: r["tool"].update(extensions=[1]), "runs[1].tool.extensions[0]: expected an object, got a number"),
+        (
+            lambda r: (
+                r.update(artifacts=[{"location": {"uri": 5}}])
+                or r["results"][1]["locations"][0]["physicalLocation"].update(artifactLocation={"index": 0})
+            ),
+            "runs[1].artifacts[0].location.uri: expected a string, got a number",
+        ),
         (
             lambda r: r["results"][1].update(ruleId=None, ruleIndex=5),
             "runs[1].results[1].ruleIndex: 5 is out of range (1 rules) and the result has no ruleId",

@@ -228,7 +228,7 @@ def test_bad_input_names_the_file_and_leaves_the_output_alone(
     assert "\n" not in message
     assert out.read_text() == "previous"
     assert list(tmp_path.glob(".out.xml.*")) == []  # no temporary file left behind
-    with pytest.raises(JUnitError, match="junit-bad.xml"):
+    with pytest.raises(JUnitError, match=r"junit-bad\.xml"):
         read_junit_totals([bad])
 
 
@@ -250,6 +250,8 @@ def test_entities_are_not_expanded_from_local_files(tmp_path: Path) -> None:
     try:
         merge_junit([evil], out)
     except JUnitError as exc:  # the stdlib parser refuses undefined external entities: fine too
-        assert str(exc).startswith(str(evil))
+        problem = str(exc)
     else:
+        problem = ""
         assert "TOP-SECRET" not in out.read_text()
+    assert problem == "" or problem.startswith(f"{evil}: ")

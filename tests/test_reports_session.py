@@ -40,16 +40,18 @@ TRIVY_LIKE: dict[str, Any] = {
                     "ruleIndex": 0,
                     "level": "error",
                     "message": {"text": "Package: openssl 3.0.1, fixed in 3.0.9"},
-                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": "Dockerfile"},
-                                                        "region": {"startLine": 1}}}],
+                    "locations": [
+                        {"physicalLocation": {"artifactLocation": {"uri": "Dockerfile"}, "region": {"startLine": 1}}}
+                    ],
                 },
                 {
                     "ruleId": "CVE-2024-0002",
                     "ruleIndex": 1,
                     "level": "note",
                     "message": {"text": "Package: zlib 1.2"},
-                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": "Dockerfile"},
-                                                        "region": {"startLine": 1}}}],
+                    "locations": [
+                        {"physicalLocation": {"artifactLocation": {"uri": "Dockerfile"}, "region": {"startLine": 1}}}
+                    ],
                 },
             ],
         }
@@ -62,6 +64,11 @@ SEMGREP_CLEAN: dict[str, Any] = {
 }
 
 
+def tool_runs(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The runs of the ingested tools, without stillme's own (always present) run."""
+    return [r for r in data["runs"] if r["tool"]["driver"]["name"] != "pytest-stillme"]
+
+
 @pytest.fixture
 def reports(pytester: pytest.Pytester) -> pytest.Pytester:
     pytester.makepyprojecttoml('[tool.stillme.gate]\ncoverage = "off"\n')
@@ -71,22 +78,25 @@ def reports(pytester: pytest.Pytester) -> pytest.Pytester:
 
 
 def test_report_alone_is_a_session(reports: pytest.Pytester) -> None:
-    result = reports.runpytest("--stillme-gate", "--stillme-report", "trivy.sarif", "--junitxml=junit.xml",
-                               "--stillme-sarif=out.sarif")
+    result = reports.runpytest(
+        "--stillme-gate", "--stillme-report", "trivy.sarif", "--junitxml=junit.xml", "--stillme-sarif=out.sarif"
+    )
     assert result.ret == 1
-    result.stdout.fnmatch_lines([
-        "*stillme-report*trivy.sarif*",
-        "*1 finding(s) at or above the gate's thresholds*",
-        "[[]critical] Trivy CVE-2024-0001*",
-        "container findings*1 critical, 1 low*FAIL*",
-        "*2 failed*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*stillme-report*trivy.sarif*",
+            "*1 finding(s) at or above the gate's thresholds*",
+            "[[]critical] Trivy CVE-2024-0001*",
+            "container findings*1 critical, 1 low*FAIL*",
+            "*2 failed*",
+        ]
+    )
     junit = ET.parse(reports.path / "junit.xml").getroot()
     names = {c.get("name") for c in junit.iter("testcase")}
     assert "stillme-report[trivy.sarif]" in names
     assert "gate" in names
     data = load_sarif(reports.path / "out.sarif")
-    (run,) = data["runs"]
+    (run,) = tool_runs(data)
     assert run["tool"]["driver"]["name"] == "Trivy"
     scores = {r["id"]: r["properties"]["security-severity"] for r in run["tool"]["driver"]["rules"]}
     assert scores == {"CVE-2024-0001": "9.8", "CVE-2024-0002": "3.1"}
@@ -95,7 +105,7 @@ def test_report_alone_is_a_session(reports: pytest.Pytester) -> None:
 def test_clean_report_gives_an_empty_run(reports: pytest.Pytester) -> None:
     result = reports.runpytest("--stillme-gate", "--stillme-report", "semgrep.sarif", "--stillme-sarif=out.sarif")
     assert result.ret == 0
-    (run,) = load_sarif(reports.path / "out.sarif")["runs"]
+    (run,) = tool_runs(load_sarif(reports.path / "out.sarif"))
     assert run["tool"]["driver"]["name"] == "Semgrep OSS"
     assert run["results"] == []
 
@@ -130,19 +140,19 @@ def test_reports_from_config_and_xdist(reports: pytest.Pytester) -> None:
     result = reports.runpytest_subprocess("--stillme-gate", "-n", "2", "--stillme-sarif=out.sarif")
     assert result.ret == 0, result.stdout.str()
     runs = load_sarif(reports.path / "out.sarif")["runs"]
-    assert sorted(r["tool"]["driver"]["name"] for r in runs) == ["Semgrep OSS", "Trivy"]
+    assert sorted(r["tool"]["driver"]["name"] for r in runs) == ["Semgrep OSS", "Trivy", "pytest-stillme"]
 
 
 def test_suppressed_report_finding(reports: pytest.Pytester) -> None:
     (reports.path / ".stillme-suppressions.toml").write_text(
         '[[suppress]]\nrule = "CVE-2024-0001"\nlocation = "Dockerfile"\nreason = "base image pinned, fix due"\n'
-        'expires = 2099-12-31\n'
+        "expires = 2099-12-31\n"
         '[[suppress]]\nrule = "CVE-1999-0001"\nreason = "stale"\nexpires = 2099-12-31\n'
     )
     result = reports.runpytest("--stillme-gate", "--stillme-report", "trivy.sarif", "--stillme-sarif=out.sarif")
     assert result.ret == 0, result.stdout.str()
     result.stdout.fnmatch_lines(["suppressed findings: 1*", "unused suppression: CVE-1999-0001*"])
-    (run,) = load_sarif(reports.path / "out.sarif")["runs"]
+    (run,) = tool_runs(load_sarif(reports.path / "out.sarif"))
     assert [r["ruleId"] for r in run["results"]] == ["CVE-2024-0002"]
 
 

@@ -76,6 +76,6 @@ def test_dead_worker_is_a_gate_error(project: pytest.Pytester) -> None:
 
 def test_only_the_controller_writes(findings_project: pytest.Pytester) -> None:
     result = findings_project.runpytest_subprocess("--stillme-gate", "--stillme-sarif=out.sarif", "-n", "2")
-    result.stdout.fnmatch_lines(["stillme SARIF: *out.sarif (7 results in 3 runs)*"])
+    result.stdout.fnmatch_lines(["stillme SARIF: *out.sarif (7 results in 4 runs)*"])
     leftovers = sorted(p.name for p in findings_project.path.iterdir() if p.name.endswith(".tmp"))
     assert leftovers == []

@@ -18,6 +18,7 @@ traceback.  No pytest here, so the ``stillme`` command shares it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -40,8 +41,8 @@ __all__ = [
     "PROFILE_THRESHOLDS",
     "SETTINGS",
     "ConfigError",
-    "Settings",
     "SettingSpec",
+    "Settings",
     "load_pyproject",
     "load_settings",
     "load_suppressions",
@@ -186,7 +187,8 @@ def _threshold_spec(category: str) -> SettingSpec:
     return SettingSpec(
         name=f"gate.{category}",
         parse=_parse_threshold,
-        help=f"lowest severity of a {category} finding that fails the gate (default {default.label if default else 'off'})",
+        help=f"lowest severity of a {category} finding that fails the gate "
+        f"(default {default.label if default else 'off'})",
         key=f"gate.{category}",
         ini=f"stillme_gate_{category}",
         env=f"STILLME_GATE_{category.upper()}",
@@ -194,27 +196,94 @@ def _threshold_spec(category: str) -> SettingSpec:
 
 
 SETTINGS: tuple[SettingSpec, ...] = (
-    SettingSpec("gate", _parse_bool, "evaluate the stillme gate after the tests", "gate", "stillme_gate", "STILLME_GATE",
-                "stillme_gate"),
-    SettingSpec("sarif", _parse_path, f"write SARIF 2.1.0 here (default {DEFAULT_SARIF} when the gate is on)",
-                "sarif", "stillme_sarif", "STILLME_SARIF", "stillme_sarif"),
-    SettingSpec("markdown", _parse_path, "write a Markdown summary here (for $GITHUB_STEP_SUMMARY)", "markdown",
-                "stillme_markdown", "STILLME_MARKDOWN", "stillme_markdown"),
-    SettingSpec("reports", _parse_paths, "SARIF reports of other tools to ingest as findings", "reports",
-                "stillme_reports", "STILLME_REPORTS", "stillme_report"),
-    SettingSpec("report_category", _parse_category, "category of findings from unknown tools (default sast)",
-                "report_category", "stillme_report_category", "STILLME_REPORT_CATEGORY"),
-    SettingSpec("suppressions", _parse_path, f"file of accepted findings (default {DEFAULT_SUPPRESSIONS})",
-                "suppressions", "stillme_suppressions", "STILLME_SUPPRESSIONS", "stillme_suppressions"),
-    SettingSpec("env", _choice(ENVIRONMENTS, "environment"), "policy profile: development, staging or production",
-                "env", "stillme_env", "STILLME_ENV", "stillme_env"),
-    SettingSpec("log_level", _choice(LOG_LEVELS, "log level"), "log level of the plugin's own logger (default warning)",
-                "log_level", "stillme_log_level", "STILLME_LOG_LEVEL", "stillme_log_level"),
-    SettingSpec("gate.coverage", _parse_coverage,
-                "minimum total coverage in percent, or off (default: coverage's fail_under, else 85)",
-                "gate.coverage", "stillme_coverage", "STILLME_COVERAGE", "stillme_coverage"),
-    SettingSpec("automation_id", _parse_automation, "prefix of each SARIF run's automationDetails.id (default stillme)",
-                "automation_id", "stillme_automation_id", "STILLME_AUTOMATION_ID"),
+    SettingSpec(
+        "gate",
+        _parse_bool,
+        "evaluate the stillme gate after the tests",
+        "gate",
+        "stillme_gate",
+        "STILLME_GATE",
+        "stillme_gate",
+    ),
+    SettingSpec(
+        "sarif",
+        _parse_path,
+        f"write SARIF 2.1.0 here (default {DEFAULT_SARIF} when the gate is on)",
+        "sarif",
+        "stillme_sarif",
+        "STILLME_SARIF",
+        "stillme_sarif",
+    ),
+    SettingSpec(
+        "markdown",
+        _parse_path,
+        "write a Markdown summary here (for $GITHUB_STEP_SUMMARY)",
+        "markdown",
+        "stillme_markdown",
+        "STILLME_MARKDOWN",
+        "stillme_markdown",
+    ),
+    SettingSpec(
+        "reports",
+        _parse_paths,
+        "SARIF reports of other tools to ingest as findings",
+        "reports",
+        "stillme_reports",
+        "STILLME_REPORTS",
+        "stillme_report",
+    ),
+    SettingSpec(
+        "report_category",
+        _parse_category,
+        "category of findings from unknown tools (default sast)",
+        "report_category",
+        "stillme_report_category",
+        "STILLME_REPORT_CATEGORY",
+    ),
+    SettingSpec(
+        "suppressions",
+        _parse_path,
+        f"file of accepted findings (default {DEFAULT_SUPPRESSIONS})",
+        "suppressions",
+        "stillme_suppressions",
+        "STILLME_SUPPRESSIONS",
+        "stillme_suppressions",
+    ),
+    SettingSpec(
+        "env",
+        _choice(ENVIRONMENTS, "environment"),
+        "policy profile: development, staging or production",
+        "env",
+        "stillme_env",
+        "STILLME_ENV",
+        "stillme_env",
+    ),
+    SettingSpec(
+        "log_level",
+        _choice(LOG_LEVELS, "log level"),
+        "log level of the plugin's own logger (default warning)",
+        "log_level",
+        "stillme_log_level",
+        "STILLME_LOG_LEVEL",
+        "stillme_log_level",
+    ),
+    SettingSpec(
+        "gate.coverage",
+        _parse_coverage,
+        "minimum total coverage in percent, or off (default: coverage's fail_under, else 85)",
+        "gate.coverage",
+        "stillme_coverage",
+        "STILLME_COVERAGE",
+        "stillme_coverage",
+    ),
+    SettingSpec(
+        "automation_id",
+        _parse_automation,
+        "prefix of each SARIF run's automationDetails.id (default stillme)",
+        "automation_id",
+        "stillme_automation_id",
+        "STILLME_AUTOMATION_ID",
+    ),
     *(_threshold_spec(c) for c in CATEGORIES),
 )
 
@@ -304,7 +373,9 @@ def _flatten(table: Mapping[str, Any], where: str, problems: list[str], prefix: 
         elif dotted in ("profiles", "tools") and not prefix:
             continue
         else:
-            known = ", ".join(sorted(k for k in _SPEC_BY_KEY if k.startswith(prefix)) + list(_TABLES if not prefix else ()))
+            known = ", ".join(
+                sorted(k for k in _SPEC_BY_KEY if k.startswith(prefix)) + list(_TABLES if not prefix else ())
+            )
             problems.append(f"unknown key '{dotted}' in [tool.stillme] of {where} (known: {known})")
     return flat
 
@@ -361,13 +432,11 @@ def load_settings(
 
     # The environment (profile) must be known before the profile table is layered in.
     env_name = "development"
-    for values, origin in ((base, pyproject_name), (ini_values, ini_name), (env_values, "environment"),
-                           (option_values, "command line")):
+    for values in (base, ini_values, env_values, option_values):
         if "env" in values:
-            try:
+            # A bad value is reported with its exact source when the layers are resolved.
+            with contextlib.suppress(_Bad):
                 env_name = _choice(ENVIRONMENTS, "environment")(values["env"])
-            except _Bad:
-                pass  # reported with its exact source when the layers are resolved
     profile_table: dict[str, Any] = {}
     profiles = table.get("profiles", {})
     if not isinstance(profiles, dict):
@@ -375,8 +444,10 @@ def load_settings(
         profiles = {}
     for name, sub in profiles.items():
         if name not in ENVIRONMENTS:
-            problems.append(f"unknown profile '{name}' in [tool.stillme.profiles] of {pyproject_name} "
-                            f"(use {', '.join(ENVIRONMENTS)})")
+            problems.append(
+                f"unknown profile '{name}' in [tool.stillme.profiles] of {pyproject_name} "
+                f"(use {', '.join(ENVIRONMENTS)})"
+            )
         elif not isinstance(sub, dict):
             problems.append(f"[tool.stillme.profiles.{name}] in {pyproject_name} must be a table")
         elif name == env_name:
@@ -509,8 +580,17 @@ def load_suppressions(path: Path) -> tuple[Suppression, ...]:
         if not fingerprint and not rule:
             problems.append(f"{place}: give a 'fingerprint', or a 'rule' (with an optional 'location')")
         if reason and expires and (fingerprint or rule):
-            result.append(Suppression(reason=reason.strip(), expires=expires, fingerprint=fingerprint, rule=rule,
-                                      location=location, line=line, origin=where))
+            result.append(
+                Suppression(
+                    reason=reason.strip(),
+                    expires=expires,
+                    fingerprint=fingerprint,
+                    rule=rule,
+                    location=location,
+                    line=line,
+                    origin=where,
+                )
+            )
     if problems:
         raise ConfigError(problems)
     return tuple(result)

@@ -91,7 +91,12 @@ def _from_data_file(path: Path) -> Coverage:
             return _bad(source, "no coverage data in the file (did the tests run under coverage?)")
         total = cov.report(file=io.StringIO())
     except errors as exc:
-        return _bad(source, f"coverage cannot report on it: {_one_line(exc)}")
+        hint = ""
+        if type(exc).__name__ in ("NoSource", "NoCode"):
+            hint = (
+                " (coverage needs the measured sources: check them out, or pass the coverage.xml/.json made with them)"
+            )
+        return _bad(source, f"coverage cannot report on it: {_one_line(exc)}{hint}")
     return _ok(source, float(total))
 
 

@@ -169,7 +169,7 @@ def url_path(url: str) -> str:
     rest = url.split("#", 1)[0].split("?", 1)[0]
     if "://" in rest:
         rest = rest.split("://", 1)[1]
-        rest = rest[rest.find("/"):] if "/" in rest else "/"
+        rest = rest[rest.find("/") :] if "/" in rest else "/"
     return rest or "/"
 
 

@@ -210,7 +210,7 @@ def _coverage_check(policy: Policy, coverage: Coverage | None) -> Check:
             False,
             (
                 f"{problem}: run pytest with --cov=YOUR_PACKAGE (pytest-cov), "
-                "or set gate.coverage = \"off\" in [tool.stillme] to not gate coverage",
+                'or set gate.coverage = "off" in [tool.stillme] to not gate coverage',
             ),
         )
     passed = coverage.total >= policy.coverage_min
@@ -232,7 +232,14 @@ def _category_checks(policy: Policy, active: Iterable[Finding]) -> list[Check]:
             continue
         blocking = [f for f in found if f.severity >= limit]
         details = tuple(
-            f"[{f.severity.label}] {f.tool} {f.rule.id}: {f.message} at {f.location.describe()}" for f in blocking
+            f"[{f.severity.label}] {f.tool} {f.rule.id}: {_one_line(f.message)} at {f.location.describe()}"
+            for f in blocking
         )
         checks.append(Check(f"{category} findings", figure, f"0 at >= {limit.label}", not blocking, details))
     return checks
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    """A message folded onto one line, so a multi-line message cannot break a table."""
+    folded = " ".join(text.split())
+    return folded if len(folded) <= limit else folded[: limit - 3] + "..."

@@ -87,8 +87,9 @@ class ReportItem(StillmeItem):
         if result.errors:
             problems.append("the tool reported that it failed:\n" + "\n".join(e.describe() for e in result.errors))
         if blocking:
-            problems.append(f"{len(blocking)} finding(s) at or above the gate's thresholds:\n"
-                            + describe_findings(blocking))
+            problems.append(
+                f"{len(blocking)} finding(s) at or above the gate's thresholds:\n" + describe_findings(blocking)
+            )
         if problems:
             raise FindingsFailure(f"{self.report}:\n" + "\n".join(problems))
 

@@ -46,22 +46,34 @@ class StillmeWarning(UserWarning):
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("stillme", "pytest-stillme quality and security gate")
     specs = {s.key: s for s in SETTINGS}
-    group.addoption("--stillme-gate", action="store_true", default=None, dest="stillme_gate",
-                    help=specs["gate"].help)
+    group.addoption("--stillme-gate", action="store_true", default=None, dest="stillme_gate", help=specs["gate"].help)
     group.addoption("--stillme-sarif", metavar="PATH", dest="stillme_sarif", help=specs["sarif"].help)
     group.addoption("--stillme-markdown", metavar="PATH", dest="stillme_markdown", help=specs["markdown"].help)
-    group.addoption("--stillme-report", metavar="PATH", action="append", dest="stillme_report",
-                    help=specs["reports"].help + " (repeatable)")
-    group.addoption("--stillme-suppressions", metavar="PATH", dest="stillme_suppressions",
-                    help=specs["suppressions"].help)
+    group.addoption(
+        "--stillme-report",
+        metavar="PATH",
+        action="append",
+        dest="stillme_report",
+        help=specs["reports"].help + " (repeatable)",
+    )
+    group.addoption(
+        "--stillme-suppressions", metavar="PATH", dest="stillme_suppressions", help=specs["suppressions"].help
+    )
     group.addoption("--stillme-env", metavar="ENV", dest="stillme_env", help=specs["env"].help)
     group.addoption("--stillme-coverage", metavar="PERCENT", dest="stillme_coverage", help=specs["gate.coverage"].help)
-    group.addoption("--stillme-fail-on", metavar="CATEGORY=SEVERITY", action="append", dest="stillme_fail_on_raw",
-                    help="lowest severity that fails the gate for a category, e.g. sast=medium (repeatable)")
+    group.addoption(
+        "--stillme-fail-on",
+        metavar="CATEGORY=SEVERITY",
+        action="append",
+        dest="stillme_fail_on_raw",
+        help="lowest severity that fails the gate for a category, e.g. sast=medium (repeatable)",
+    )
     group.addoption("--stillme-log-level", metavar="LEVEL", dest="stillme_log_level", help=specs["log_level"].help)
     for spec in SETTINGS:
-        ini_type = "linelist" if spec.key == "reports" else "string"
-        parser.addini(spec.ini, spec.help, type=ini_type, default=[] if ini_type == "linelist" else "")
+        if spec.key == "reports":
+            parser.addini(spec.ini, spec.help, type="linelist", default=[])
+        else:
+            parser.addini(spec.ini, spec.help, type="string", default="")
 
 
 def _load(config: pytest.Config) -> Settings:
@@ -265,8 +277,14 @@ class GatePlugin:
         from .report.sarif import write_sarif
 
         try:
-            stats = write_sarif(sarif_path, verdict.findings, tools=self.state.ledger.tools, errors=verdict.errors,
-                                root=self.settings.root, automation_prefix=self.settings.automation_id)
+            stats = write_sarif(
+                sarif_path,
+                verdict.findings,
+                tools=self.state.ledger.tools,
+                errors=verdict.errors,
+                root=self.settings.root,
+                automation_prefix=self.settings.automation_id,
+            )
         except OSError as exc:
             self.write_problems.append(f"cannot write SARIF to {sarif_path}: {exc}")
         else:
@@ -282,7 +300,9 @@ class GatePlugin:
 
         sarif_path = self.settings.sarif_path
         try:
-            write_text_atomic(markdown_path, render_markdown(verdict, sarif_path=str(sarif_path) if sarif_path else None))
+            write_text_atomic(
+                markdown_path, render_markdown(verdict, sarif_path=str(sarif_path) if sarif_path else None)
+            )
         except OSError as exc:
             self.write_problems.append(f"cannot write Markdown to {markdown_path}: {exc}")
         else:

@@ -23,7 +23,8 @@ _MAX_LIST = 20
 #: Checks whose failures have their own section below the table.
 _OWN_SECTION = ("scanner errors", "expired suppressions")
 
-_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+#: Inline Markdown and HTML; ``>`` only matters at the start of a list item (a quote), handled there.
+_SPECIAL = re.compile(r"([\\`*_\[\]<|~])")
 _ORDERED = re.compile(r"(\d{1,9})[.)](?=\s|$)")
 
 
@@ -43,18 +44,32 @@ def escape_cell(text: object, limit: int = _MAX_CELL) -> str:
 
 
 def _escape_line(line: str) -> str:
-    line = _SPECIAL.sub(r"\\\1", line.strip())
-    if line[:1] in ("#", "+", "-"):  # a heading, nested list or rule at the start of a list item
-        return "\\" + line
-    ordered = _ORDERED.match(line)
-    if ordered:
-        return f"{ordered.group(1)}\\{line[ordered.end(1) :]}"
-    return line
+    return _SPECIAL.sub(r"\\\1", line.strip())
 
 
 def _escape_text(text: object, limit: int = _MAX_CELL) -> str:
-    """Like :func:`escape_cell` but for list items: newlines become spaces."""
+    """Like :func:`escape_cell` but for running text: newlines become spaces."""
     return escape_cell(" ".join(str(text).split()), limit)
+
+
+def _item(text: object) -> str:
+    """A list item whose text cannot turn into a heading, quote, rule or nested list."""
+    line = _escape_text(text)
+    if line[:1] in ("#", "+", "-", ">"):
+        line = "\\" + line
+    else:
+        ordered = _ORDERED.match(line)
+        if ordered:
+            line = f"{ordered.group(1)}\\{line[ordered.end(1) :]}"
+    return f"- {line}"
+
+
+def _code(text: str) -> str:
+    """A code span that holds any text: the fence is longer than any run of backticks inside."""
+    text = " ".join(text.split())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
@@ -111,7 +126,7 @@ def render_markdown(
         out += _errors(verdict)
         out += _suppressions(verdict)
     if sarif_path:
-        out += ["", f"SARIF: {_escape_text(sarif_path)}"]
+        out += ["", f"SARIF: {_code(sarif_path)}"]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -139,7 +154,7 @@ def _failure_details(verdict: Verdict) -> list[str]:
         if check.name.endswith(" findings") or check.name in _OWN_SECTION or not check.details:
             continue
         lines += ["", f"**{_escape_text(check.name)}** failed:", ""]
-        lines += [f"- {_escape_text(d)}" for d in check.details[:_MAX_LIST]]
+        lines += [_item(d) for d in check.details[:_MAX_LIST]]
         if len(check.details) > _MAX_LIST:
             lines.append(f"- … and {len(check.details) - _MAX_LIST} more")
     return lines
@@ -174,7 +189,7 @@ def _errors(verdict: Verdict) -> list[str]:
     if not verdict.errors:
         return []
     lines = ["", f"### Scanner errors ({len(verdict.errors)})", ""]
-    lines += [f"- {_escape_text(e.describe())}" for e in verdict.errors[:_MAX_LIST]]
+    lines += [_item(e.describe()) for e in verdict.errors[:_MAX_LIST]]
     if len(verdict.errors) > _MAX_LIST:
         lines.append(f"- … and {len(verdict.errors) - _MAX_LIST} more")
     return lines
@@ -185,8 +200,7 @@ def _suppressions(verdict: Verdict) -> list[str]:
     if verdict.expired:
         lines += ["", f"### Expired suppressions ({len(verdict.expired)})", ""]
         lines += [
-            f"- {_escape_text(s.describe())}: expired {s.expires.isoformat()}, renew or remove it "
-            f"({_escape_text(s.reason)})"
+            _item(f"{s.describe()}: expired {s.expires.isoformat()}, renew or remove it ({s.reason})")
             for s in verdict.expired
         ]
     notes: list[str] = []
@@ -198,5 +212,5 @@ def _suppressions(verdict: Verdict) -> list[str]:
         lines += ["", "Suppressions: " + ", ".join(notes) + "."]
     if verdict.unused:
         lines.append("")
-        lines += [f"- unused: {_escape_text(s.describe())}: remove it if the finding is gone" for s in verdict.unused]
+        lines += [_item(f"unused: {s.describe()}: remove it if the finding is gone") for s in verdict.unused]
     return lines

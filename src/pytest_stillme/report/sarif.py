@@ -23,7 +23,7 @@ import posixpath
 import re
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import IO, Any, cast
@@ -38,10 +38,14 @@ SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
 #: The driver name of the run that takes in the tools beyond ``max_runs``.
 MERGED_RUN_NAME = "pytest-stillme (other tools)"
+#: The driver name for findings whose tool has no name (SARIF and GitHub need one).
+UNNAMED_TOOL = "unnamed-tool"
 #: zlib level GitHub's uploader (Node's zlib.gzipSync) and the gzip CLI use.
 GZIP_LEVEL = 6
-#: Room for what a gzip header may add (a stored file name) on top of our measure.
-GZIP_SLACK = 64
+#: Room for what a gzip header may add (``gzip -c`` stores the file name) on top of our measure.
+GZIP_SLACK = 256
+#: GitHub rejects a file with a rule of more than 20 tags.
+MAX_RULE_TAGS = 20
 
 _NO_TOOLS: Mapping[str, str] = MappingProxyType({})
 _PRECISIONS = {
@@ -57,6 +61,7 @@ _PRECISIONS = {
 }
 #: A path that starts with a drive letter (``C:/``) is absolute on Windows.
 _DRIVE = re.compile(r"^[A-Za-z]:(/|$)")
+_SPACES = re.compile(r"\s+")
 #: Characters left as they are in a uri; everything else (':' included, so no
 #: first segment can read as a scheme) is percent-encoded.
 _URI_SAFE = "/!$&'()*+,;=@~"
@@ -66,6 +71,11 @@ _BATCH = 256
 _CHECKPOINT_BYTES = 64 * 1024
 #: Measurements allowed when fitting under the gzip limit (each compresses the document once).
 _FIT_STEPS = 6
+
+# Severity's properties, looked up 100,000 times: plain dicts are several times faster.
+_SCORE = {s: s.score for s in Severity}
+_LABEL = {s: s.label for s in Severity}
+_LEVEL = {s: s.sarif_level for s in Severity}
 
 _encode = json.JSONEncoder(separators=(",", ":"), check_circular=False, allow_nan=False).encode
 
@@ -173,27 +183,37 @@ def _score(finding: Finding) -> float:
     """The finding's security-severity, clamped to GitHub's 0-10 and never NaN."""
     score = finding.score
     if score is None or math.isnan(score):
-        return finding.severity.score
+        return _SCORE[finding.severity]
     return min(max(float(score), 0.0), 10.0)
 
 
-def _order(finding: Finding) -> tuple[Any, ...]:
-    """Most severe first, then by fingerprint; the rest only breaks ties between duplicates."""
-    loc = finding.location
-    return (
-        -_score(finding),
-        finding.fingerprint,
-        finding.tool,
-        finding.rule.id,
-        finding.message,
-        loc.path,
-        loc.line,
-        loc.column,
-        loc.url,
-        loc.package,
-        loc.version,
-        finding.evidence,
-    )
+def _sorted(findings: Iterable[Finding]) -> list[Finding]:
+    """Most severe first, then by fingerprint; ties (same fingerprint, e.g. another line) by all the rest.
+
+    Sorting on the short key and settling the rare ties afterwards is much
+    cheaper than a long key for every finding.
+    """
+    items = list(findings)
+    keys = [_short_key(f) for f in items]
+    order = sorted(range(len(items)), key=keys.__getitem__)
+    if len(set(keys)) == len(keys):
+        return [items[i] for i in order]
+    ordered: list[Finding] = []
+    start = 0
+    while start < len(order):
+        key = keys[order[start]]
+        end = start + 1
+        while end < len(order) and keys[order[end]] == key:
+            end += 1
+        group = [items[i] for i in order[start:end]]
+        # Every field counts (repr is the dataclass's full, deterministic text).
+        ordered.extend(sorted(group, key=repr) if len(group) > 1 else group)
+        start = end
+    return ordered
+
+
+def _short_key(finding: Finding) -> tuple[float, str]:
+    return (-_score(finding), finding.fingerprint)
 
 
 def _plan(
@@ -239,18 +259,29 @@ def _plan(
         names = [t for t in names if t in keep]
 
     ids: set[str] = set()
+    prefix = automation_prefix.strip("/")
+    prefix = f"{prefix}/" if prefix else ""
 
     def unique_id(tool: str) -> str:
-        candidate = f"{automation_prefix}/{tool}/"
+        # The category (all but the last segment) must not depend on what was found: GitHub
+        # closes an alert only when a later analysis of the same category no longer has it.
+        slug = _SPACES.sub("-", tool.strip())
+        candidate = f"{prefix}{slug}/"
         n = 2
         while candidate in ids:
-            candidate = f"{automation_prefix}/{tool}-{n}/"
+            candidate = f"{prefix}{slug}-{n}/"
             n += 1
         ids.add(candidate)
         return candidate
 
     plans = [
-        _RunPlan(tool, version_of(tool), unique_id(tool), by_tool[tool], sorted(errors_by_tool.get(tool, []), key=_err))
+        _RunPlan(
+            tool if tool.strip() else UNNAMED_TOOL,
+            version_of(tool),
+            unique_id(tool if tool.strip() else UNNAMED_TOOL),
+            by_tool[tool],
+            sorted(errors_by_tool.get(tool, []), key=_err),
+        )
         for tool in names
     ]
     if merged:
@@ -267,7 +298,7 @@ def _plan(
         )
     limit = max(max_results_per_run, 0)
     for plan in plans:
-        plan.findings.sort(key=_order)
+        plan.findings = _sorted(plan.findings)
         plan.total = len(plan.findings)
         if len(plan.findings) > limit:
             plan.dropped_run_limit = len(plan.findings) - limit
@@ -335,7 +366,7 @@ class _RuleAcc:
 
 
 def _rule_id(finding: Finding, merged: bool) -> str:
-    rule_id = finding.rule.id or finding.rule.name or "unknown-rule"
+    rule_id = _first_text(finding.rule.id, finding.rule.name, "unknown-rule")
     return f"{finding.tool}/{rule_id}" if merged else rule_id
 
 
@@ -377,6 +408,15 @@ def _collect_rules(findings: Sequence[Finding], merged: bool) -> dict[str, _Rule
     return rules
 
 
+def _first_text(*candidates: str) -> str:
+    """The first candidate with something readable in it: GitHub shows these texts, blank ones are useless."""
+    for candidate in candidates:
+        text = candidate.strip()
+        if text:
+            return text
+    return ""
+
+
 def _score_text(score: float) -> str:
     return f"{score:.1f}"
 
@@ -393,13 +433,13 @@ def _rule_dict(acc: _RuleAcc) -> dict[str, Any]:
     from sarif_om import MultiformatMessageString, ReportingConfiguration, ReportingDescriptor
 
     rule = acc.finding.rule
-    name = rule.name or rule.id or acc.rule_id
-    short = rule.short_description or rule.name or acc.rule_id
-    full = rule.full_description or short
-    help_text = rule.help or full
+    name = _first_text(rule.name, rule.id, acc.rule_id)
+    short = _first_text(rule.short_description, rule.name, acc.rule_id, "(no description)")
+    full = _first_text(rule.full_description, short)
+    help_text = _first_text(rule.help, full)
     properties: dict[str, Any] = {
         "security-severity": _score_text(acc.score),
-        "tags": list(dict.fromkeys(acc.tags)),
+        "tags": list(dict.fromkeys(acc.tags))[:MAX_RULE_TAGS],
     }
     if acc.precision:
         properties["precision"] = acc.precision
@@ -519,7 +559,8 @@ def _pseudo_uri(*parts: str) -> str:
 def _message(finding: Finding) -> str:
     """The result's text: never empty, with the URL or the package and version in it."""
     loc = finding.location
-    text = finding.message.strip() or finding.rule.short_description or finding.rule.name or finding.rule.id
+    rule = finding.rule
+    text = _first_text(finding.message, rule.short_description, rule.name, rule.id)
     if loc.url:
         if loc.url not in text:
             where = _redact(loc.describe())
@@ -558,7 +599,7 @@ def _result(finding: Finding, ctx: _Context) -> dict[str, Any]:
         physical["region"] = region
     properties: dict[str, Any] = {
         "category": finding.category,
-        "severity": finding.severity.label,
+        "severity": _LABEL[finding.severity],
         "security-severity": score,
         "tool": finding.tool,
     }
@@ -583,7 +624,7 @@ def _result(finding: Finding, ctx: _Context) -> dict[str, Any]:
     return {
         "ruleId": rule_id,
         "ruleIndex": ctx.rule_index[rule_id],
-        "level": finding.severity.sarif_level,
+        "level": _LEVEL[finding.severity],
         "message": {"text": _message(finding)},
         "locations": [{"physicalLocation": physical}],
         "partialFingerprints": {"stillme/v1": finding.fingerprint},
@@ -606,7 +647,8 @@ def _chunks(plans: Sequence[_RunPlan], paths: _Paths) -> Iterator[bytes]:
         yield (("," if n else "") + opening).encode()
         findings = plan.findings
         for start in range(0, len(findings), _BATCH):
-            text = ",".join([_encode(_result(f, ctx)) for f in findings[start : start + _BATCH]])
+            # One encoder call per batch: the list's brackets are cut off.
+            text = _encode([_result(f, ctx) for f in findings[start : start + _BATCH]])[1:-1]
             yield (("," if start else "") + text).encode()
         yield b"]}"
     yield b"]}\n"
@@ -675,20 +717,7 @@ def _estimate_fit(plans: Sequence[_RunPlan], ordered: Sequence[Finding], paths: 
 
 
 def _replace_findings(plan: _RunPlan, findings: list[Finding], gzip_limit: int) -> _RunPlan:
-    return _RunPlan(
-        plan.name,
-        plan.version,
-        plan.automation_id,
-        findings,
-        plan.errors,
-        plan.merged_tools,
-        plan.max_runs,
-        plan.dropped_run_limit,
-        len(plan.findings) - len(findings),
-        plan.total,
-        plan.run_limit,
-        gzip_limit,
-    )
+    return replace(plan, findings=findings, dropped_gzip=len(plan.findings) - len(findings), gzip_limit=gzip_limit)
 
 
 def _keep_most_severe(plans: Sequence[_RunPlan], ordered: Sequence[Finding], count: int, limit: int) -> list[_RunPlan]:
@@ -706,7 +735,7 @@ def _fit_gzip(
     largest count known to fit and the smallest known not to; every count
     kept has been measured on the document that is then written.
     """
-    ordered = sorted((f for plan in plans for f in plan.findings), key=_order)
+    ordered = _sorted(f for plan in plans for f in plan.findings)
     total = len(ordered)
     count = min(_estimate_fit(plans, ordered, paths, budget, max_gzip_bytes), total)
     fits, too_many = -1, total + 1

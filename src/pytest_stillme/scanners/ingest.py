@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NoReturn
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from ..findings import CATEGORIES, Finding, Location, Rule, ScannerError, Severity
 
@@ -384,6 +384,8 @@ class _Parser:
         self.categories = categories
         self.default_category = default
         self.occurrences: dict[str, int] = {}
+        #: Where the current run's artifacts are, for errors about an artifact a location points to.
+        self.artifacts_at = "artifacts"
 
     def parse(self, data: Any) -> IngestResult:
         if not isinstance(data, dict):
@@ -429,7 +431,12 @@ class _Parser:
         if not name:
             _fail(_at(driver_at, "name"), "missing (every run must name its tool)")
         version = _str(driver, "version", driver_at) or _str(driver, "semanticVersion", driver_at)
-        if version or name not in tools:
+        merged = _merged_tools(_obj(driver, "properties", driver_at))
+        if merged:
+            # Our own writer folds tools beyond GitHub's run limit into one run: list them, not the fold.
+            for tool_name in merged:
+                tools.setdefault(tool_name, "")
+        elif version or name not in tools:
             tools[name] = version
 
         components = [self._component(driver, driver_at)]
@@ -441,9 +448,10 @@ class _Parser:
         errors.extend(self._run_errors(run, where, name))
 
         props = _obj(run, "properties", where)
-        category = self._category(name, props)
+        categories = {tool_name: self._category(tool_name, props) for tool_name in (name, *merged)}
         bases = self._bases(run, where)
         artifacts = _list(run, "artifacts", where)
+        self.artifacts_at = _at(where, "artifacts")
         for index, result in enumerate(_list(run, "results", where)):
             at = f"{where}.results[{index}]"
             finding = self._result(
@@ -451,7 +459,7 @@ class _Parser:
                 at,
                 tool=name,
                 version=version,
-                category=category,
+                categories=categories,
                 components=components,
                 global_strings=global_strings,
                 bases=bases,
@@ -558,7 +566,6 @@ class _Parser:
                 tags.append(tag)
         config = _obj(descriptor, "defaultConfiguration", where)
         level = _level(config, "level", _at(where, "defaultConfiguration")) if config else ""
-        precision = (props or {}).get("precision")
         return _RuleInfo(
             rule=Rule(
                 id=ident,
@@ -572,7 +579,7 @@ class _Parser:
             ),
             level=level,
             score=_score(props, props_at),
-            confidence=precision if isinstance(precision, str) and precision in _PRECISIONS else "",
+            confidence=_precision((props or {}).get("precision")),
             message_strings=self._message_strings(descriptor, "messageStrings", where),
         )
 
@@ -642,7 +649,7 @@ class _Parser:
         *,
         tool: str,
         version: str,
-        category: str,
+        categories: Mapping[str, str],
         components: list[_Component],
         global_strings: Mapping[str, str],
         bases: dict[str, tuple[str, str]],
@@ -673,19 +680,26 @@ class _Parser:
         message = message or rule.full_description or rule.name or rule.id
         location, evidence = self._location(result, where, bases, artifacts)
         location = _with_properties(location, props)
-        precision = (props or {}).get("precision")
-        confidence = precision if isinstance(precision, str) and precision in _PRECISIONS else ""
+        bag = props or {}
+        owner = bag.get("tool")
+        if len(categories) > 1 and isinstance(owner, str) and owner in categories and owner != tool:
+            # A result of a folded run: its tool is in its properties and its rule id is "tool/rule".
+            tool, version = owner, ""
+            if rule.id.startswith(f"{owner}/"):
+                rule = replace(rule, id=rule.id[len(owner) + 1 :])
 
         finding = Finding(
             tool=tool,
             rule=rule,
-            category=_own_category(props) or category,
+            category=_own_category(props) or categories[tool],
             severity=severity,
             message=message,
             location=location,
-            evidence=evidence,
-            fix=self._fix(result, where),
-            confidence=confidence or (info.confidence if info else ""),
+            evidence=evidence or _bag_text(bag, "evidence"),
+            fix=self._fix(result, where) or _bag_text(bag, "fix").strip(),
+            confidence=_precision(bag.get("precision"))
+            or _precision(bag.get("confidence"))
+            or (info.confidence if info else ""),
             score=score,
             tool_version=version,
         )
@@ -783,7 +797,7 @@ class _Parser:
         index = _int(artifact, "index", where, minimum=-1)
         if not uri and index is not None and 0 <= index < len(artifacts):
             # The location only points into run.artifacts: take the uri from there.
-            at = f"artifacts[{index}]"
+            at = f"{self.artifacts_at}[{index}]"
             entry = _obj(_as_obj(artifacts[index], at), "location", at)
             if entry is not None:
                 uri = _str(entry, "uri", _at(at, "location"))
@@ -805,11 +819,8 @@ class _Parser:
             if name in ("http", "https"):
                 return "", resolved
             if name != "file":
-                return resolved, ""  # e.g. a package URL: keep it, it is all we know
-            parts = urlsplit(resolved)
-            path = unquote(parts.path)
-            if parts.netloc and parts.netloc != "localhost":
-                path = f"//{parts.netloc}{path}"
+                return resolved.replace("\\", "/"), ""  # e.g. a package URL: keep it, it is all we know
+            path = _file_uri_path(resolved)
         else:
             path = unquote(resolved)
         path = path.replace("\\", "/")
@@ -840,6 +851,28 @@ class _Parser:
         return None
 
 
+def _merged_tools(props: dict[str, Any] | None) -> tuple[str, ...]:
+    """The tools our own writer folded into this run (``driver.properties.tools``), if it is such a run."""
+    names = (props or {}).get("tools")
+    if not isinstance(names, list):
+        return ()
+    return tuple(dict.fromkeys(n.strip() for n in names if isinstance(n, str) and n.strip()))
+
+
+def _precision(value: Any) -> str:
+    """A SARIF precision (``very-high``, ``high``, ``medium``, ``low``) from a property, or ""."""
+    if not isinstance(value, str):
+        return ""
+    text = value.strip().lower().replace(" ", "-").replace("_", "-")
+    return text if text in _PRECISIONS else ""
+
+
+def _bag_text(bag: dict[str, Any], key: str) -> str:
+    """A string our own writer keeps in the properties when SARIF has no place for it."""
+    value = bag.get(key)
+    return value if isinstance(value, str) else ""
+
+
 def _own_category(props: dict[str, Any] | None) -> str:
     """A ``category`` that is one of ours (a stillme SARIF round-trips); anything else is the tool's business."""
     value = (props or {}).get("category")
@@ -858,6 +891,17 @@ def _with_properties(location: Location, props: dict[str, Any] | None) -> Locati
         if isinstance((value := props.get(key)), str) and value.strip()
     }
     return replace(location, **extra) if extra else location
+
+
+def _file_uri_path(uri: str) -> str:
+    """The path of a ``file:`` URI, by hand: ``urlsplit`` raises on a stray ``[`` in the host."""
+    rest = uri[len("file:") :]
+    host = ""
+    if rest.startswith("//"):
+        host, slash, tail = rest[2:].partition("/")
+        rest = slash + tail
+    path = unquote(rest.split("#", 1)[0].split("?", 1)[0])
+    return f"//{host}{path}" if host and host.lower() != "localhost" else path
 
 
 def _is_absolute(path: str) -> bool:
@@ -891,10 +935,6 @@ def _resolve_base(base_id: str, bases: dict[str, tuple[str, str]]) -> str:
 
 
 def _clean(path: str) -> str:
-    """A relative POSIX path without ``./`` noise."""
-    while path.startswith("./"):
-        path = path[2:]
-    if not path:
-        return ""
-    normal = posixpath.normpath(path)
+    """A relative POSIX path without ``./`` and ``//`` noise."""
+    normal = posixpath.normpath(path) if path else ""
     return "" if normal == "." else normal
