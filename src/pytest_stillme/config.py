@@ -290,6 +290,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
 _SPEC_BY_KEY = {spec.key: spec for spec in SETTINGS}
 #: Tables of [tool.stillme] that are not plain settings.
 _TABLES = ("gate", "profiles", "tools")
+#: Sub-tables owned by a subsystem, which parses and validates its own table
+#: (``[tool.stillme.chaos]``); they reach it raw through ``Settings.tables``.
+SUBSYSTEM_TABLES = ("chaos",)
 
 
 @dataclass(frozen=True)
@@ -315,6 +318,10 @@ class Settings:
     suppressions: tuple[Suppression, ...] = ()
     #: Setting name -> where its value came from ("pyproject.toml", "--stillme-sarif", ...).
     origins: Mapping[str, str] = field(default_factory=dict)
+    #: Raw subsystem tables (see SUBSYSTEM_TABLES), e.g. ``tables["chaos"]``.
+    tables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: The file those tables came from, for error messages.
+    pyproject_name: str = "pyproject.toml"
 
     @property
     def sarif_path(self) -> Path | None:
@@ -370,11 +377,12 @@ def _flatten(table: Mapping[str, Any], where: str, problems: list[str], prefix: 
             flat.update(_flatten(value, where, problems, "gate."))
         elif dotted in _SPEC_BY_KEY:
             flat[dotted] = value
-        elif dotted in ("profiles", "tools") and not prefix:
+        elif dotted in (*_TABLES[1:], *SUBSYSTEM_TABLES) and not prefix:
             continue
         else:
             known = ", ".join(
-                sorted(k for k in _SPEC_BY_KEY if k.startswith(prefix)) + list(_TABLES if not prefix else ())
+                sorted(k for k in _SPEC_BY_KEY if k.startswith(prefix))
+                + list((*_TABLES, *SUBSYSTEM_TABLES) if not prefix else ())
             )
             problems.append(f"unknown key '{dotted}' in [tool.stillme] of {where} (known: {known})")
     return flat
@@ -498,6 +506,14 @@ def load_settings(
         except ConfigError as exc:
             problems.extend(exc.problems)
 
+    tables: dict[str, Mapping[str, Any]] = {}
+    for name in SUBSYSTEM_TABLES:
+        sub = table.get(name, {})
+        if isinstance(sub, dict):
+            tables[name] = sub
+        else:
+            problems.append(f"[tool.stillme.{name}] in {pyproject_name} must be a table")
+
     if problems:
         raise ConfigError(problems)
 
@@ -519,6 +535,8 @@ def load_settings(
         tool_categories=tool_categories,
         suppressions=suppressions,
         origins=origins,
+        tables=tables,
+        pyproject_name=pyproject_name,
     )
 
 

@@ -1,0 +1,1 @@
+"""Chaos and integration testing: markers with timeouts, fault injection, stress."""
