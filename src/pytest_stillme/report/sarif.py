@@ -536,18 +536,24 @@ def _redact(url: str) -> str:
 
 
 def _url_uri(url: str, category: str) -> str:
-    """``http://127.0.0.1:8000/api/x?q`` as ``dast/127.0.0.1_8000/api/x``: a path, never a scheme."""
+    """``http://127.0.0.1:8000/api/x?q`` as ``dast/api/x``: a path, never a scheme.
+
+    Scheme, host and port are left out, as in the finding's fingerprint: a
+    service under test gets another port (or host name) on every run, and
+    the alert's file should not move with it.  The full URL is in the
+    message and in the result's properties.
+    """
     text = url.strip().replace("\\", "/").split("#", 1)[0].split("?", 1)[0]
     if "://" in text:
         text = text.split("://", 1)[1]
+        rest = text.partition("/")[2]
     elif text.startswith("//"):
-        text = text[2:]
-    if text.startswith("/"):
-        host, rest = "", text[1:]
+        rest = text[2:].partition("/")[2]
+    elif text.startswith("/"):
+        rest = text
     else:
-        host, _, rest = text.partition("/")
-    host = host.rpartition("@")[2].replace(":", "_")
-    return _pseudo_uri(category, host, rest)
+        rest = text.partition("/")[2]  # "localhost:8000/x": a host without a scheme
+    return _pseudo_uri(category, rest) if rest.strip("/.") else _pseudo_uri(category, "(root)")
 
 
 def _pseudo_uri(*parts: str) -> str:
