@@ -229,11 +229,6 @@ def test_merge_sarif_dedups_and_keeps_tools_and_errors(capsys: pytest.CaptureFix
     assert data["version"] == "2.1.0"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingest wraps a stored scanner error in a new one (target: the SARIF file) on every read, "
-    "so merging merged files nests and duplicates errors; remove this mark once it round-trips exactly",
-)
 def test_merging_merged_sarif_is_stable(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     error = ScannerError("zap", "target unreachable", hint="start the service", target="http://127.0.0.1:8000")
     first = sarif(tmp_path / "security.sarif", [pip_audit()], tools={"pip-audit": "2.7.3"}, errors=[error])

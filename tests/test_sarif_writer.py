@@ -206,7 +206,13 @@ def test_scanner_errors_make_the_run_unsuccessful(tmp_path: Path) -> None:
     assert semgrep["invocations"] == [
         {
             "executionSuccessful": False,
-            "toolExecutionNotifications": [{"message": {"text": errors[0].describe()}, "level": "error"}],
+            "toolExecutionNotifications": [
+                {
+                    "message": {"text": errors[0].describe()},
+                    "level": "error",
+                    "properties": {"stillme/error": errors[0].to_dict()},
+                }
+            ],
         }
     ]
     (invocation,) = run_of(doc, "bandit")["invocations"]

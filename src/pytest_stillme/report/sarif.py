@@ -457,6 +457,10 @@ def _rule_dict(acc: _RuleAcc) -> dict[str, Any]:
     return result
 
 
+#: Notification property holding a ScannerError's fields (read back by scanners/ingest.py).
+ERROR_PROPERTY = "stillme/error"
+
+
 def _run_head(plan: _RunPlan, paths: _Paths) -> tuple[dict[str, Any], _Context]:
     """The run without its results, and the rule index its results refer to."""
     from sarif_om import Invocation, Message, Notification, Run, RunAutomationDetails, Tool, ToolComponent
@@ -464,7 +468,12 @@ def _run_head(plan: _RunPlan, paths: _Paths) -> tuple[dict[str, Any], _Context]:
     merged = bool(plan.merged_tools)
     rules = _collect_rules(plan.findings, merged)
     ordered = sorted(rules)
-    notifications = [Notification(message=Message(text=e.describe()), level="error") for e in plan.errors]
+    # The error's own fields ride along in the notification's properties, so that
+    # reading the SARIF back (stillme merge / gate) restores the very same error.
+    notifications = [
+        Notification(message=Message(text=e.describe()), level="error", properties={ERROR_PROPERTY: e.to_dict()})
+        for e in plan.errors
+    ]
     if plan.dropped_run_limit:
         notifications.append(
             Notification(

@@ -479,14 +479,21 @@ class _Parser:
             invocation = _as_obj(invocation, at)
             succeeded = _bool(invocation, "executionSuccessful", at)
             messages: list[str] = []
+            restored = 0
             for number, notification in enumerate(_list(invocation, "toolExecutionNotifications", at)):
                 note_at = f"{at}.toolExecutionNotifications[{number}]"
                 notification = _as_obj(notification, note_at)
                 if _level(notification, "level", note_at) == "error":
+                    stored = _stored_error(notification)
+                    if stored is not None:
+                        # Our own SARIF: restore the error exactly (no nesting on re-reads).
+                        errors.append(stored)
+                        restored += 1
+                        continue
                     messages.append(self._notification_text(notification, note_at))
             for message in messages:
                 errors.append(ScannerError(tool, f"error during the run: {message}", hint=hint, target=self.source))
-            if succeeded is False and not messages:
+            if succeeded is False and not messages and not restored:
                 detail: list[str] = []
                 code = _int(invocation, "exitCode", at, minimum=-(2**63))
                 if code is not None:
@@ -938,3 +945,20 @@ def _clean(path: str) -> str:
     """A relative POSIX path without ``./`` and ``//`` noise."""
     normal = posixpath.normpath(path) if path else ""
     return "" if normal == "." else normal
+
+
+#: Where stillme's SARIF writer keeps a ScannerError's fields (report/sarif.py ERROR_PROPERTY).
+_ERROR_PROPERTY = "stillme/error"
+
+
+def _stored_error(notification: dict[str, Any]) -> ScannerError | None:
+    """The ScannerError stillme wrote into a notification, if this is one of ours."""
+    properties = notification.get("properties")
+    if not isinstance(properties, dict):
+        return None
+    data = properties.get(_ERROR_PROPERTY)
+    if not isinstance(data, dict) or not all(isinstance(data.get(k, ""), str) for k in ("tool", "message", "hint", "target")):
+        return None
+    if not data.get("tool") or not data.get("message"):
+        return None
+    return ScannerError.from_dict(data)
