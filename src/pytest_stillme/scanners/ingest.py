@@ -957,7 +957,8 @@ def _stored_error(notification: dict[str, Any]) -> ScannerError | None:
     if not isinstance(properties, dict):
         return None
     data = properties.get(_ERROR_PROPERTY)
-    if not isinstance(data, dict) or not all(isinstance(data.get(k, ""), str) for k in ("tool", "message", "hint", "target")):
+    fields = ("tool", "message", "hint", "target")
+    if not isinstance(data, dict) or not all(isinstance(data.get(k, ""), str) for k in fields):
         return None
     if not data.get("tool") or not data.get("message"):
         return None
