@@ -16,7 +16,8 @@ write the byte code of the test files).
    run.  Target: ratio <= 1.10.
 3. ``startup``: a one-test session, idle against ``-p no:stillme``.  Target:
    difference of medians <= 50 ms.  Reported alongside (no target): the time
-   to import ``pytest_stillme.plugin`` once pytest is imported, and whether an
+   to import ``pytest_stillme.plugin`` and the sub-plugins it names in
+   ``pytest_plugins`` once pytest is imported, and whether an
    idle session imports any heavy dependency (checked on ``sys.modules`` at
    ``pytest_sessionfinish`` in a probe project; a module counts against the
    plugin when it is loaded idle but not with ``-p no:stillme``).
@@ -41,6 +42,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -73,11 +75,14 @@ def pytest_sessionfinish(session):
     Path(__file__).with_name("modules.txt").write_text("\\n".join(sorted(sys.modules)))
 '''
 
-IMPORT_SNIPPET = """
+#: The plugin module and the sub-plugins it names in ``pytest_plugins`` (pytest imports those as it registers it).
+#: ``__import__``, not ``importlib.import_module``: -X importtime does not see the latter.
+IMPORT_CODE = "import pytest_stillme.plugin as p\nfor name in getattr(p, 'pytest_plugins', ()): __import__(name)"
+IMPORT_SNIPPET = f"""
 import time
 import pytest
 start = time.perf_counter()
-import pytest_stillme.plugin
+{IMPORT_CODE}
 print(time.perf_counter() - start)
 """
 
@@ -172,7 +177,8 @@ def run_session(args: Sequence[str], cwd: Path, env: dict[str, str], passed: int
     if proc.returncode != 0 or not summary.startswith(f"{passed} passed"):
         tail = "\n".join(lines[-15:])
         raise BenchError(
-            f"pytest {' '.join(args)} in {cwd} exited {proc.returncode}, expected '{passed} passed':\n{tail}"
+            f"{' '.join(['pytest', *BASE_ARGS[3:], *args])} in {cwd} exited {proc.returncode}, "
+            f"expected '{passed} passed':\n{tail}"
         )
     cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
     return Sample(wall, cpu)
@@ -243,19 +249,19 @@ def make_case(name: str, ours: str, alt: str, samples: dict[str, list[Sample]], 
     )
 
 
+def _python(args: Sequence[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise BenchError(f"python {' '.join(args)} exited {proc.returncode}:\n{proc.stderr[-2000:]}")
+    return proc
+
+
 def import_time(env: dict[str, str], repeat: int) -> dict[str, Any]:
     """Median seconds to import the plugin after pytest, and the -X importtime breakdown of what it adds."""
-    times = []
-    for _ in range(repeat):
-        out = subprocess.run(
-            [sys.executable, "-c", IMPORT_SNIPPET], env=env, capture_output=True, text=True, check=True
-        ).stdout
-        times.append(float(out.strip().splitlines()[-1]))
+    times = [float(_python(["-c", IMPORT_SNIPPET], env).stdout.split()[-1]) for _ in range(repeat)]
 
     def self_times(code: str) -> dict[str, int]:
-        err = subprocess.run(
-            [sys.executable, "-X", "importtime", "-c", code], env=env, capture_output=True, text=True, check=True
-        ).stderr
+        err = _python(["-X", "importtime", "-c", code], env).stderr
         result = {}
         for line in err.splitlines():
             if line.startswith("import time:") and "|" in line and "self [us]" not in line:
@@ -264,7 +270,7 @@ def import_time(env: dict[str, str], repeat: int) -> dict[str, Any]:
         return result
 
     baseline = self_times("import pytest")
-    added = {m: us for m, us in self_times("import pytest; import pytest_stillme.plugin").items() if m not in baseline}
+    added = {m: us for m, us in self_times(f"import pytest\n{IMPORT_CODE}").items() if m not in baseline}
     top = sorted(added.items(), key=lambda item: -item[1])
     return {
         "median_s": statistics.median(times),
@@ -278,9 +284,13 @@ def import_time(env: dict[str, str], repeat: int) -> dict[str, Any]:
 def module_probe(probe: Path, env: dict[str, str]) -> dict[str, Any]:
     """The heavy modules an idle session has loaded at its end, with and without the plugin."""
     loaded: dict[str, set[str]] = {}
+    listing = probe / "modules.txt"
     for label, args in (("idle", ()), ("no_stillme", NO_STILLME)):
+        listing.unlink(missing_ok=True)
         run_session(args, probe, env, 1)
-        loaded[label] = set((probe / "modules.txt").read_text().splitlines())
+        if not listing.is_file():
+            raise BenchError(f"the probe's conftest wrote no {listing} (pytest {' '.join(args)})")
+        loaded[label] = set(listing.read_text().splitlines())
 
     def heavy(modules: set[str]) -> list[str]:
         return sorted({m.split(".")[0] for m in modules if m.split(".")[0] in HEAVY})
@@ -336,7 +346,7 @@ def print_table(cases: list[Case], imports: dict[str, Any], modules: dict[str, A
     print()
     top = ", ".join(f"{m} {ms:.1f}" for m, ms in list(imports["importtime_top_ms"].items())[:5])
     print(
-        f"import pytest_stillme.plugin after pytest: {imports['median_s'] * 1000:.1f} ms median "
+        f"import pytest_stillme.plugin (+ its pytest_plugins) after pytest: {imports['median_s'] * 1000:.1f} ms median "
         f"(-X importtime: {imports['importtime_modules']} modules, {imports['importtime_sum_ms']:.1f} ms; "
         f"top self ms: {top})"
     )
@@ -371,8 +381,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         big_commands: dict[str, tuple[Sequence[str], int]] = {
             "no_stillme": (NO_STILLME, total),
             "idle": ((), total),
-            # The gate is reported as a test of its own: one more passed.
-            "gate": (("--stillme-gate", "--stillme-sarif", str(sarif)), total + 1),
+            # The gate is reported as a test of its own: one more passed.  ``=PATH``: pytest takes a separate
+            # option value that names an existing path for a test path when it picks the rootdir.
+            "gate": (("--stillme-gate", f"--stillme-sarif={sarif}"), total + 1),
         }
 
         def fresh_sarif(name: str) -> None:
@@ -411,6 +422,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "benchmark": "bench_session",
             "date": date.today().isoformat(),
             "python": platform.python_version(),
+            "pytest": metadata.version("pytest"),
             "platform": platform.platform(),
             "cores": os.cpu_count(),
             "repeat": args.repeat,
