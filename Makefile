@@ -5,11 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.stillme-installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: help setup test demo lint bench clean
+.PHONY: help setup test demo chaos lint bench clean
 
 help:
 	@echo "make demo   run the gated test session over examples/service (writes examples/service/artifacts/)"
 	@echo "make test   run the project's tests"
+	@echo "make chaos  the example's integration and chaos tests (fault injection, timeouts, stress)"
 	@echo "make lint   ruff and mypy"
 	@echo "make bench  benchmarks (ratios against the alternatives)"
 
@@ -31,6 +32,9 @@ demo: $(STAMP)
 	@echo "  JUnit:    examples/service/artifacts/junit.xml"
 	@echo "  SARIF:    examples/service/artifacts/stillme.sarif"
 	@echo "  Markdown: examples/service/artifacts/summary.md"
+
+chaos: $(STAMP)
+	cd examples/service && ../../$(BIN)/python -m pytest -m "chaos or integration" --junitxml=artifacts/chaos-junit.xml
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

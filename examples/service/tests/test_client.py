@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from decimal import Decimal
 
 import httpx
 import pytest
 
+import inventory.client as client_module
 from inventory.client import (
     ClientError,
     InventoryClient,
@@ -16,6 +18,8 @@ from inventory.client import (
     ItemNotFound,
     OutOfStock,
     Quote,
+    RateLimited,
+    RetryPolicy,
     ServiceUnavailable,
     raise_for_error,
 )
@@ -235,3 +239,89 @@ def test_close() -> None:
     with client:
         pass
     assert client.closed
+
+
+# --- retries and fallbacks (mock transport; the chaos tests show them against the real service) ---
+
+
+def scripted(*answers: int | Exception, retry: RetryPolicy | None = None) -> tuple[InventoryClient, list[float]]:
+    """A client whose transport plays ``answers`` in order (a status, or an exception to raise)."""
+    queue = list(answers)
+    pauses: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        answer = queue.pop(0) if len(queue) > 1 else queue[0]
+        if isinstance(answer, Exception):
+            raise answer
+        headers = {"Retry-After": "0.5"} if answer == 429 else {}
+        body = {"id": 1, "name": "a", "quantity": 1, "price": "2.00"} if answer == 200 else {"detail": "no"}
+        return httpx.Response(answer, json=body, headers=headers)
+
+    client = InventoryClient(
+        "http://127.0.0.1", transport=httpx.MockTransport(handler), retry=retry, sleep=pauses.append
+    )
+    return client, pauses
+
+
+def test_retry_policy_validation_and_pauses() -> None:
+    with pytest.raises(ValueError, match="attempts"):
+        RetryPolicy(attempts=0)
+    with pytest.raises(ValueError, match="negative"):
+        RetryPolicy(backoff=-1)
+    policy = RetryPolicy(backoff=0.1, max_wait=0.3)
+    rng = random.Random(1)
+    assert all(0 <= policy.pause(n, rng, None) <= min(0.3, 0.1 * 2 ** (n - 1)) for n in range(1, 6))  # type: ignore[operator]
+    assert policy.pause(1, rng, 0.2) == 0.2
+    assert policy.pause(1, rng, 5) is None
+
+
+def test_429_is_retried_after_retry_after_then_reported() -> None:
+    client, pauses = scripted(429, 429, 200)
+    with client:
+        assert client.get_item(1).name == "a"
+    assert pauses == [0.5, 0.5]
+    client, pauses = scripted(429)
+    with client, pytest.raises(RateLimited) as excinfo:
+        client.reserve(1, 1)  # a 429 means nothing was done: even a POST is retried
+    assert (excinfo.value.retry_after, excinfo.value.status_code, len(pauses)) == (0.5, 429, 2)
+
+
+def test_unreadable_retry_after_falls_back_to_backoff() -> None:
+    response = httpx.Response(429, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})
+    with pytest.raises(RateLimited) as excinfo:
+        raise_for_error(response)
+    assert excinfo.value.retry_after is None
+    client, pauses = scripted(503, 200, retry=RetryPolicy(backoff=0.01))
+    with client:
+        client.get_item(1)
+    assert len(pauses) == 1
+    assert 0 <= pauses[0] <= 0.01
+
+
+def test_the_total_time_of_a_call_is_bounded() -> None:
+    client, pauses = scripted(503, retry=RetryPolicy(attempts=10, backoff=1.0, max_wait=1.0, total=0.0))
+    with client, pytest.raises(ServiceUnavailable):
+        client.get_item(1)
+    assert pauses == []
+    assert client.stats.attempts == 1
+
+
+def test_the_fallback_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(client_module, "CACHE_SIZE", 2)
+    client, _ = scripted(200)
+    with client:
+        for item_id in (1, 2, 3):
+            client._remember(Item(item_id, "x", 1, Decimal(1)))
+        assert list(client._items) == [2, 3]
+
+
+def test_fallbacks_serve_the_last_copy_seen() -> None:
+    client, _ = scripted(200, httpx.ConnectError("refused"), retry=RetryPolicy(attempts=1))
+    with client:
+        seen = client.get_item(1)
+        assert client.get_item(1, stale_ok=True) is seen
+        estimate = client.quote(1, 10, estimate_ok=True)
+        assert (estimate.estimated, estimate.unit_price, estimate.total) == (True, Decimal("2.00"), Decimal("19.00"))
+        with pytest.raises(ServiceUnavailable):
+            client.quote(1, 10)
+        assert client.stats.fallbacks == 2
