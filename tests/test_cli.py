@@ -463,8 +463,8 @@ def _bad_inputs(tmp_path: Path, pytester: pytest.Pytester) -> dict[str, tuple[li
     bad_config.mkdir()
     (bad_config / "pyproject.toml").write_text('[tool.stillme.gate]\nsast = "hgh"\n')
     return {
-        "truncated sarif": (["--sarif", str(truncated)], "truncated.sarif: not SARIF"),
-        "trivy table": (["--sarif", str(trivy)], "trivy.sarif: not SARIF"),
+        "truncated sarif": (["--sarif", str(truncated)], "truncated.sarif: not a report"),
+        "trivy table": (["--sarif", str(trivy)], "trivy.sarif: not a report"),
         "missing sarif": (["--sarif", str(tmp_path / "nope.sarif")], "nope.sarif"),
         "non-xml junit": (["--junit", str(not_xml)], "junit-unit.xml: not XML"),
         "sarif as junit": (["--junit", str(good)], "good.sarif: not XML"),

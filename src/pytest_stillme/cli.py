@@ -311,11 +311,12 @@ def _settings(root: Path, options: dict[str, Any]) -> Settings:
 def _read_sarifs(paths: Sequence[str], root: Path, settings: Settings) -> Ledger:
     """Fold SARIF files into one ledger: findings by fingerprint, every tool, every failed run."""
     from .ledger import Ledger
-    from .scanners.ingest import read_sarif
+    from .scanners.json_reports import read_report
 
     ledger = Ledger()
     for path in paths:
-        result = read_sarif(
+        # SARIF first of all, but a Bandit, pip-audit or Trivy JSON report is read too.
+        result = read_report(
             path, root=root, tool_categories=settings.tool_categories, default_category=settings.report_category
         )
         for tool, version in result.tools.items():

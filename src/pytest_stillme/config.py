@@ -19,7 +19,9 @@ traceback.  No pytest here, so the ``stillme`` command shares it.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import shlex
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -160,6 +162,59 @@ def _parse_category(raw: Any) -> str:
     return _choice(CATEGORIES, "category")(raw)
 
 
+def _words(raw: Any, what: str) -> list[str]:
+    """A list from TOML, ini (one a line) or the environment (commas or spaces)."""
+    if isinstance(raw, str):
+        return [w for w in raw.replace(",", " ").split() if w]
+    if isinstance(raw, (list, tuple)) and all(isinstance(w, str) for w in raw):
+        return [w for item in raw for w in item.replace(",", " ").split() if w]
+    raise _Bad(f"invalid {what} {raw!r}", "expected a list of names")
+
+
+def _parse_scan(raw: Any) -> tuple[str, ...]:
+    """Scanner names; ``none`` (or ``off``) alone runs none, so an option can switch off the pyproject's list."""
+    from .scanners.registry import SCANNERS
+
+    names = [w.lower() for w in _words(raw, "scanner list")]
+    if names in (["none"], ["off"]):
+        return ()
+    unknown = [n for n in names if n not in SCANNERS]
+    if unknown:
+        raise _Bad(f"unknown scanner {unknown[0]!r}", f"use {', '.join(sorted(SCANNERS))}, or none")
+    return tuple(dict.fromkeys(names))
+
+
+def _parse_command(raw: Any) -> tuple[str, ...]:
+    """A command line: a list of words, or one string split as a POSIX shell would."""
+    if isinstance(raw, str):
+        try:
+            words = shlex.split(raw)
+        except ValueError as exc:
+            raise _Bad(f"invalid command {raw!r}: {exc}", "check the quotes") from None
+    elif isinstance(raw, (list, tuple)) and all(isinstance(w, str) for w in raw):
+        words = list(raw)
+    else:
+        raise _Bad(f"invalid command {raw!r}", "expected a string or a list of strings")
+    if not words or not words[0].strip():
+        raise _Bad(f"invalid command {raw!r}", "expected a program to run")
+    return tuple(words)
+
+
+def _parse_timeout(raw: Any) -> float:
+    if isinstance(raw, bool):
+        raise _Bad(f"invalid timeout {raw!r}", "a number of seconds above 0")
+    try:
+        value = float(str(raw).strip().rstrip("s"))
+    except ValueError:
+        raise _Bad(f"invalid timeout {raw!r}", "a number of seconds above 0") from None
+    if not value > 0 or math.isinf(value):
+        raise _Bad(f"invalid timeout {raw!r}", "a number of seconds above 0")
+    return value
+
+
+_LEVELS = ("all", "low", "medium", "high")
+
+
 def _parse_automation(raw: Any) -> str:
     text = _parse_path(raw)
     if any(c.isspace() for c in text):
@@ -194,6 +249,63 @@ def _threshold_spec(category: str) -> SettingSpec:
         env=f"STILLME_GATE_{category.upper()}",
     )
 
+
+def _scanner_spec(scanner: str, option: str, parse: Callable[[Any], Any], help: str) -> SettingSpec:
+    """A setting of one scanner: ``option`` in ``[tool.stillme.<scanner>]``, no command-line option."""
+    slug = scanner.replace("-", "_")
+    return SettingSpec(
+        name=f"{scanner}.{option}",
+        parse=parse,
+        help=help,
+        key=f"{scanner}.{option}",
+        ini=f"stillme_{slug}_{option}",
+        env=f"STILLME_{slug.upper()}_{option.upper()}",
+    )
+
+
+#: Settings of the scanners of ``--stillme-scan``; each scanner applies its own defaults.
+SCANNER_SETTINGS: tuple[SettingSpec, ...] = (
+    _scanner_spec("bandit", "paths", _parse_paths, "files or folders Bandit scans (default: the project's packages)"),
+    _scanner_spec(
+        "bandit", "severity", _choice(_LEVELS, "level"), "Bandit's --severity-level: all, low, medium or high"
+    ),
+    _scanner_spec(
+        "bandit", "confidence", _choice(_LEVELS, "level"), "Bandit's --confidence-level: all, low, medium or high"
+    ),
+    _scanner_spec(
+        "bandit", "config", _parse_path, "Bandit config file (default pyproject.toml when it has [tool.bandit])"
+    ),
+    _scanner_spec("bandit", "command", _parse_command, "how to run Bandit (default: python -m bandit)"),
+    _scanner_spec("bandit", "timeout", _parse_timeout, "seconds one Bandit run may take (default 600)"),
+    _scanner_spec("bandit", "scan_tests", _parse_bool, "scan test files too (default false)"),
+    _scanner_spec("ruff", "paths", _parse_paths, "files or folders ruff checks (default: the root, by ruff's config)"),
+    _scanner_spec("ruff", "format", _parse_bool, "also run ruff format --check (default true)"),
+    _scanner_spec("ruff", "command", _parse_command, "how to run ruff (default: the ruff next to this Python)"),
+    _scanner_spec("ruff", "timeout", _parse_timeout, "seconds one ruff run may take (default 600)"),
+    _scanner_spec("mypy", "paths", _parse_paths, "files or folders mypy checks (default: mypy's files, else packages)"),
+    _scanner_spec("mypy", "command", _parse_command, "how to run mypy (default: python -m mypy)"),
+    _scanner_spec("mypy", "timeout", _parse_timeout, "seconds the mypy run may take (default 600)"),
+    # pip-audit validates the rest of its table itself (pip_audit.PipAuditOptions); these two also
+    # have a command-line option, so they take part in the precedence.
+    SettingSpec(
+        "pip-audit.vuln_db",
+        _parse_path,
+        "local OSV snapshot pip-audit audits against (no network)",
+        "pip-audit.vuln_db",
+        "stillme_pip_audit_vuln_db",
+        "STILLME_PIP_AUDIT_VULN_DB",
+        "stillme_vuln_db",
+    ),
+    SettingSpec(
+        "pip-audit.targets",
+        _parse_paths,
+        "what pip-audit audits: environment, requirement files, pyproject.toml[extras]",
+        "pip-audit.targets",
+        "stillme_pip_audit_targets",
+        "STILLME_PIP_AUDIT_TARGETS",
+        "stillme_pip_audit_target",
+    ),
+)
 
 SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
@@ -284,15 +396,28 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "stillme_automation_id",
         "STILLME_AUTOMATION_ID",
     ),
+    SettingSpec(
+        "scan",
+        _parse_scan,
+        "scanners to run as test items: bandit, ruff, mypy, pip-audit (none: no scanner)",
+        "scan",
+        "stillme_scan",
+        "STILLME_SCAN",
+        "stillme_scan",
+    ),
     *(_threshold_spec(c) for c in CATEGORIES),
+    *SCANNER_SETTINGS,
 )
 
 _SPEC_BY_KEY = {spec.key: spec for spec in SETTINGS}
 #: Tables of [tool.stillme] that are not plain settings.
 _TABLES = ("gate", "profiles", "tools")
+#: Tables whose keys are settings (``[tool.stillme.gate]``, ``[tool.stillme.bandit]``, ...).
+_SETTING_TABLES = tuple(dict.fromkeys(k.split(".")[0] for k in _SPEC_BY_KEY if "." in k))
 #: Sub-tables owned by a subsystem, which parses and validates its own table
-#: (``[tool.stillme.chaos]``); they reach it raw through ``Settings.tables``.
-SUBSYSTEM_TABLES = ("chaos",)
+#: (``[tool.stillme.chaos]``; ``[tool.stillme.pip-audit]``, read by ``pip_audit.PipAuditOptions``);
+#: they reach it raw through ``Settings.tables``.
+SUBSYSTEM_TABLES = ("chaos", "pip-audit")
 
 
 @dataclass(frozen=True)
@@ -322,6 +447,10 @@ class Settings:
     tables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: The file those tables came from, for error messages.
     pyproject_name: str = "pyproject.toml"
+    #: Scanners to run as items (``--stillme-scan``), in order.
+    scan: tuple[str, ...] = ()
+    #: Each scanner's settings that were set (``{"bandit": {"paths": (...)}}``); the scanner has the defaults.
+    scanner_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def sarif_path(self) -> Path | None:
@@ -368,21 +497,30 @@ def load_pyproject(root: Path) -> tuple[dict[str, Any], str]:
 
 
 def _flatten(table: Mapping[str, Any], where: str, problems: list[str], prefix: str = "") -> dict[str, Any]:
-    """Dotted keys for known settings; unknown keys are problems (typos must not pass silently)."""
+    """Dotted keys for known settings; unknown keys are problems (typos must not pass silently).
+
+    In a subsystem's table (``pip-audit``) only the keys that are settings are taken: the subsystem
+    checks the others itself.
+    """
     flat: dict[str, Any] = {}
+    lenient = prefix[:-1] in SUBSYSTEM_TABLES
     for key, value in table.items():
         dotted = f"{prefix}{key}"
-        if dotted == "gate" and isinstance(value, dict):
-            # [tool.stillme.gate] is the thresholds table; a plain `gate = true` turns the gate on.
-            flat.update(_flatten(value, where, problems, "gate."))
+        if lenient and dotted not in _SPEC_BY_KEY:
+            continue
+        if dotted in _SETTING_TABLES and isinstance(value, dict):
+            # [tool.stillme.gate] is the thresholds table (a plain `gate = true` turns the gate on);
+            # [tool.stillme.bandit] and the other scanner tables hold that scanner's settings.
+            flat.update(_flatten(value, where, problems, f"{dotted}."))
         elif dotted in _SPEC_BY_KEY:
             flat[dotted] = value
         elif dotted in (*_TABLES[1:], *SUBSYSTEM_TABLES) and not prefix:
-            continue
+            continue  # a subsystem's table that is not a dict: reported below
         else:
+            names = [k[len(prefix) :] for k in _SPEC_BY_KEY if k.startswith(prefix)]
             known = ", ".join(
-                sorted(k for k in _SPEC_BY_KEY if k.startswith(prefix))
-                + list((*_TABLES, *SUBSYSTEM_TABLES) if not prefix else ())
+                sorted(n for n in names if "." not in n)
+                + list((*_TABLES[1:], *_SETTING_TABLES, *SUBSYSTEM_TABLES) if not prefix else ())
             )
             problems.append(f"unknown key '{dotted}' in [tool.stillme] of {where} (known: {known})")
     return flat
@@ -518,6 +656,11 @@ def load_settings(
         raise ConfigError(problems)
 
     coverage_min = resolved.get("gate.coverage", DEFAULT_COVERAGE)
+    scanner_options: dict[str, dict[str, Any]] = {}
+    for key, value in resolved.items():
+        scanner, _, option = key.partition(".")
+        if option and scanner != "gate":
+            scanner_options.setdefault(scanner, {})[option] = value
     return Settings(
         root=root,
         gate=resolved.get("gate", False),
@@ -537,6 +680,8 @@ def load_settings(
         origins=origins,
         tables=tables,
         pyproject_name=pyproject_name,
+        scan=resolved.get("scan", ()),
+        scanner_options=scanner_options,
     )
 
 

@@ -51,7 +51,7 @@ class StillmeItem(pytest.Item):
 
 
 class ReportItem(StillmeItem):
-    """Reads one SARIF report of another tool into findings."""
+    """Reads one report of another tool (SARIF, Bandit, pip-audit or Trivy JSON) into findings."""
 
     def __init__(self, *, report: Path, settings: Settings, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -59,14 +59,18 @@ class ReportItem(StillmeItem):
         self.settings = settings
 
     def runtest(self) -> None:
-        from .scanners.ingest import ReportError, read_sarif
+        from .scanners.ingest import ReportError
+        from .scanners.json_reports import read_report
 
+        vuln_db = self.settings.scanner_options.get("pip-audit", {}).get("vuln_db")
         try:
-            result = read_sarif(
+            # SARIF, Bandit JSON, pip-audit JSON or Trivy JSON, told apart by content.
+            result = read_report(
                 self.report,
                 root=self.settings.root,
                 tool_categories=self.settings.tool_categories,
                 default_category=self.settings.report_category,
+                vuln_db=self.settings.resolve(str(vuln_db)) if vuln_db else None,
             )
         except ReportError as exc:
             record_error(

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .config import SETTINGS, ConfigError, Settings, load_pyproject, load_settings, parse_fail_on
-from .findings import Finding, ScannerError
-from .recording import STATE, FindingRecorder, SessionState, pending_payload, take_pending
+from .findings import ScannerError
+from .recording import REPORT_ATTR, SETTINGS_KEY, STATE, FindingRecorder, SessionState
 
 if TYPE_CHECKING:
     from .gate import Coverage, Verdict
@@ -33,12 +33,9 @@ __all__ = ["SETTINGS_KEY"]
 #: Sub-plugins with hooks of their own; loaded with this one, disabled with it.
 pytest_plugins = ["pytest_stillme.chaos.plugin"]
 
-SETTINGS_KEY = pytest.StashKey[Settings]()
 LOG = logging.getLogger("pytest_stillme")
 GATE_NODEID = "stillme::gate"
 SELF_TOOL = "pytest-stillme"
-#: Attribute on test reports carrying what a test recorded (plain JSON data, survives xdist).
-REPORT_ATTR = "stillme"
 WORKER_OUTPUT_KEY = "stillme_ledger"
 
 
@@ -72,8 +69,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="lowest severity that fails the gate for a category, e.g. sast=medium (repeatable)",
     )
     group.addoption("--stillme-log-level", metavar="LEVEL", dest="stillme_log_level", help=specs["log_level"].help)
+    group.addoption(
+        "--stillme-scan",
+        metavar="NAME",
+        action="append",
+        dest="stillme_scan",
+        help=specs["scan"].help + " (repeatable)",
+    )
+    group.addoption("--stillme-vuln-db", metavar="PATH", dest="stillme_vuln_db", help=specs["pip-audit.vuln_db"].help)
+    group.addoption(
+        "--stillme-pip-audit-target",
+        metavar="TARGET",
+        action="append",
+        dest="stillme_pip_audit_target",
+        help=specs["pip-audit.targets"].help + " (repeatable)",
+    )
     for spec in SETTINGS:
-        if spec.key == "reports":
+        if spec.key in ("reports", "pip-audit.targets"):
             parser.addini(spec.ini, spec.help, type="linelist", default=[])
         else:
             parser.addini(spec.ini, spec.help, type="string", default="")
@@ -112,10 +124,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE] = SessionState()
     LOG.setLevel(settings.log_level.upper())
     config.pluginmanager.register(FindingsPlugin(config), "stillme-findings")
+    config.addinivalue_line(
+        "markers", "stillme_scan(scanner, category): an item of a stillme scanner (--stillme-scan); select with -m"
+    )
     if settings.reports:
         from .items import ReportCollectionPlugin
 
         config.pluginmanager.register(ReportCollectionPlugin(settings), "stillme-reports")
+    if settings.scan:
+        from .scanning import register
+
+        register(config, settings)
     if _is_worker(config):
         config.pluginmanager.register(WorkerPlugin(config), "stillme-worker")
     elif settings.gate or settings.sarif or settings.markdown:
@@ -131,38 +150,16 @@ def stillme_findings(request: pytest.FixtureRequest) -> FindingRecorder:
 
 
 class FindingsPlugin:
-    """Moves what tests record onto their reports, and from reports into the ledger."""
+    """Folds what tests recorded (carried on their reports) into the ledger.
+
+    Moving a test's findings onto its report is done by ``recording.ReportAttacher``,
+    registered only once something is recorded: an idle session pays for no
+    per-test wrapper at all.
+    """
 
     def __init__(self, config: pytest.Config) -> None:
         self.state = config.stash[STATE]
         self.is_worker = _is_worker(config)
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
-        self.state.current = item
-        try:
-            return (yield)
-        finally:
-            self.state.current = None
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        report = yield
-        pending = take_pending(item)
-        if pending:
-            setattr(report, REPORT_ATTR, pending_payload(pending))
-            # On the item too: JUnit reads a test's properties from its teardown report.
-            for entry in pending:
-                if isinstance(entry, Finding):
-                    text = f"[{entry.severity.label}] {entry.tool} {entry.rule.id}: {entry.message}"
-                    prop = ("stillme.finding", f"{text} at {entry.location.describe()}")
-                elif isinstance(entry, ScannerError):
-                    prop = ("stillme.error", entry.describe())
-                else:
-                    continue
-                report.user_properties.append(prop)
-                item.user_properties.append(prop)
-        return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # On a worker the report is forwarded to the controller, which folds it in there.

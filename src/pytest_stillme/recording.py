@@ -8,15 +8,26 @@ controller at the end.  Either way it reaches the one ledger the gate reads.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
+from .config import Settings
 from .findings import Finding, ScannerError
 from .ledger import Ledger
 
-__all__ = ["STATE", "FindingRecorder", "SessionState", "ToolRun", "note_tool", "record_error", "record_finding"]
+__all__ = [
+    "SETTINGS_KEY",
+    "STATE",
+    "FindingRecorder",
+    "SessionState",
+    "ToolRun",
+    "note_tool",
+    "record_error",
+    "record_finding",
+]
 
 
 @dataclass
@@ -24,11 +35,11 @@ class SessionState:
     """Per-process plugin state, kept in ``config.stash`` (never module globals)."""
 
     ledger: Ledger = field(default_factory=Ledger)
-    #: The test running now in this process, if any.
-    current: pytest.Item | None = None
 
 
 STATE = pytest.StashKey[SessionState]()
+#: The resolved settings, for the sub-plugins (chaos, scanning): nothing imports plugin.py.
+SETTINGS_KEY = pytest.StashKey[Settings]()
 #: Findings and errors recorded during the current phase of a test, not yet on a report.
 PENDING = pytest.StashKey[list["Finding | ScannerError | ToolRun"]]()
 
@@ -44,9 +55,8 @@ def _state(config: pytest.Config) -> SessionState:
 
 def _record(config: pytest.Config, entry: Finding | ScannerError, item: pytest.Item | None) -> None:
     state = _state(config)
-    target = item or state.current
-    if target is not None:
-        target.stash.setdefault(PENDING, []).append(entry)
+    if item is not None:
+        _pend(item, entry)
     elif isinstance(entry, Finding):
         state.ledger.add(entry)
     else:
@@ -54,7 +64,12 @@ def _record(config: pytest.Config, entry: Finding | ScannerError, item: pytest.I
 
 
 def record_finding(config: pytest.Config, finding: Finding, item: pytest.Item | None = None) -> None:
-    """Add a finding to the session's ledger (for plugins; tests use the ``stillme_findings`` fixture)."""
+    """Add a finding to the session's ledger (for plugins; tests use the ``stillme_findings`` fixture).
+
+    With ``item`` the finding rides on that test's report (and its JUnit
+    properties), so it reaches the controller even if an xdist worker dies
+    later; without, it goes into this process's ledger.
+    """
     if not isinstance(finding, Finding):
         raise TypeError(f"record_finding() takes a pytest_stillme.Finding, not {type(finding).__name__}")
     _record(config, finding, item)
@@ -94,7 +109,46 @@ class ToolRun:
 
 
 def note_tool(item: pytest.Item, name: str, version: str = "") -> None:
-    item.stash.setdefault(PENDING, []).append(ToolRun(name, version))
+    _pend(item, ToolRun(name, version))
+
+
+#: Attribute on test reports carrying what a test recorded (plain JSON data, survives xdist).
+REPORT_ATTR = "stillme"
+_ATTACHER = "stillme-report-attacher"
+
+
+def _pend(item: pytest.Item, entry: Finding | ScannerError | ToolRun) -> None:
+    if PENDING not in item.stash:
+        item.stash[PENDING] = []
+        manager = item.config.pluginmanager
+        if not manager.has_plugin(_ATTACHER):
+            # Registered on first use: the report of the phase running now still
+            # goes through it (pluggy reads its implementations at each call).
+            manager.register(ReportAttacher(), _ATTACHER)
+    item.stash[PENDING].append(entry)
+
+
+class ReportAttacher:
+    """Moves what a test recorded onto the report of the phase that recorded it."""
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        pending = take_pending(item)
+        if pending:
+            setattr(report, REPORT_ATTR, pending_payload(pending))
+            # On the item too: JUnit reads a test's properties from its teardown report.
+            for entry in pending:
+                if isinstance(entry, Finding):
+                    text = f"[{entry.severity.label}] {entry.tool} {entry.rule.id}: {entry.message}"
+                    prop = ("stillme.finding", f"{text} at {entry.location.describe()}")
+                elif isinstance(entry, ScannerError):
+                    prop = ("stillme.error", entry.describe())
+                else:
+                    continue
+                report.user_properties.append(prop)
+                item.user_properties.append(prop)
+        return report
 
 
 def pending_payload(pending: list[Finding | ScannerError | ToolRun]) -> dict[str, Any]:
@@ -107,7 +161,9 @@ def pending_payload(pending: list[Finding | ScannerError | ToolRun]) -> dict[str
 
 
 def take_pending(item: pytest.Item) -> list[Finding | ScannerError | ToolRun]:
-    pending = item.stash.get(PENDING, [])
+    if PENDING not in item.stash:
+        return []
+    pending = item.stash[PENDING]
     if pending:
         item.stash[PENDING] = []
     return pending

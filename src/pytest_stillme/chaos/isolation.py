@@ -70,7 +70,7 @@ def configured_limit(item: pytest.Item) -> float | None:
         raw = marker.args[0] if marker.args else marker.kwargs.get("timeout")
     else:
         try:
-            from pytest_timeout import get_env_settings  # type: ignore[import-untyped]
+            from pytest_timeout import get_env_settings
         except ImportError:  # pragma: no cover - pytest-timeout is a dependency
             return None
         raw = get_env_settings(item.config).timeout

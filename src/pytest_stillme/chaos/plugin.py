@@ -53,9 +53,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def _load_settings(config: pytest.Config) -> ChaosSettings:
     # The core plugin resolved [tool.stillme] (its chaos table raw) before us: pytest_configure is trylast.
-    from .. import plugin as core
+    from ..recording import SETTINGS_KEY
 
-    core_settings = config.stash[core.SETTINGS_KEY]
+    core_settings = config.stash[SETTINGS_KEY]
     try:
         return load_chaos_settings(
             table=core_settings.tables.get("chaos", {}),

@@ -99,7 +99,7 @@ class SelectionPlugin:
         if not self.timeout_plugin:
             return False
         try:
-            from pytest_timeout import get_env_settings  # type: ignore[import-untyped]
+            from pytest_timeout import get_env_settings
 
             return bool((get_env_settings(config).timeout or 0) > 0)
         except (ImportError, ValueError):  # pytest-timeout reports its own bad values

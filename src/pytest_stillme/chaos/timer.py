@@ -242,7 +242,7 @@ class Timer:
         if not self.detect_debugger:
             return False
         try:
-            from pytest_timeout import is_debugging  # type: ignore[import-untyped]
+            from pytest_timeout import is_debugging
         except ImportError:  # pragma: no cover - pytest-timeout is a dependency
             return False
         return bool(is_debugging())

@@ -38,6 +38,8 @@ class ScanResult:
     sources: tuple[SourceResult, ...] = ()
     #: Problems of the run as a whole (not installed, crashed, timed out, unparsable output).
     errors: tuple[ScannerError, ...] = ()
+    #: Things the user should know that do not make the scan incomplete (a stale database).
+    warnings: tuple[str, ...] = ()
 
     @property
     def findings(self) -> tuple[Finding, ...]:
