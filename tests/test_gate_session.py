@@ -216,3 +216,33 @@ def test_sarif_same_for_same_findings(project: pytest.Pytester) -> None:
     project.runpytest("--stillme-sarif=a.sarif")
     project.runpytest("--stillme-sarif=b.sarif")
     assert sarif_results(project.path / "a.sarif") == sarif_results(project.path / "b.sarif")
+
+
+def test_log_level_from_environment(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STILLME_LOG_LEVEL", "debug")
+    project.makepyfile(test_pkg=FULL_TESTS)
+    result = project.runpytest_subprocess("--stillme-gate", "--stillme-coverage=off")
+    assert result.ret == 0
+    result.stderr.fnmatch_lines(["stillme DEBUG: settings: gate=True*environment variable STILLME_LOG_LEVEL*"])
+    monkeypatch.setenv("STILLME_LOG_LEVEL", "loud")
+    result = project.runpytest_subprocess("--stillme-gate")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*invalid log level 'loud' for log_level in environment variable STILLME_LOG_LEVEL*"])
+
+
+def test_option_paths_are_relative_to_the_invocation_dir(project: pytest.Pytester) -> None:
+    project.makepyfile(test_pkg=FULL_TESTS)
+    project.makepyprojecttoml('[tool.stillme]\nmarkdown = "from-config.md"\n')
+    sub = project.mkdir("sub")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(sub)
+        result = project.runpytest_subprocess(
+            "--stillme-sarif=here.sarif",
+            f"--rootdir={project.path}",
+            "-c",
+            str(project.path / "pyproject.toml"),
+            str(project.path),
+        )
+    assert result.ret == 0
+    assert (sub / "here.sarif").is_file()  # an option: relative to where pytest started
+    assert (project.path / "from-config.md").is_file()  # a config file: relative to the rootdir

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Generator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -101,6 +102,7 @@ def _load(config: pytest.Config) -> Settings:
             raise ConfigError([str(exc)]) from None
         options = {spec.option: config.getoption(spec.option) for spec in SETTINGS if spec.option}
         options["stillme_fail_on"] = fail_on
+        _anchor_option_paths(options, config.invocation_params.dir)
         ini_name = str(config.inipath) if config.inipath else "ini file"
         return load_settings(
             root=root,
@@ -114,6 +116,40 @@ def _load(config: pytest.Config) -> Settings:
         raise pytest.UsageError("pytest-stillme configuration:\n  " + "\n  ".join(exc.problems)) from None
 
 
+#: Options that name files: relative to where pytest was started, as --junitxml is;
+#: paths in pyproject.toml and ini files stay relative to the rootdir.
+_PATH_OPTIONS = ("stillme_sarif", "stillme_markdown", "stillme_suppressions", "stillme_report", "stillme_vuln_db")
+
+
+def _anchor_option_paths(options: dict[str, Any], invocation_dir: Path) -> None:
+    for key in _PATH_OPTIONS:
+        value = options.get(key)
+        if isinstance(value, str) and value:
+            options[key] = str(invocation_dir / value)
+        elif isinstance(value, list):
+            options[key] = [str(invocation_dir / v) if isinstance(v, str) and v else v for v in value]
+
+
+def _configure_logging(config: pytest.Config, settings: Settings) -> None:
+    """``STILLME_LOG_LEVEL`` sets our logger's level; below warning it also gets a handler of its own,
+    so its records show even where pytest's logging plugin is not capturing (configure, after the loop)."""
+    LOG.setLevel(settings.log_level.upper())
+    if settings.log_level in ("debug", "info") and not any(isinstance(h, _LogHandler) for h in LOG.handlers):
+        handler = _LogHandler()
+        handler.setFormatter(logging.Formatter("stillme %(levelname)s: %(message)s"))
+        LOG.addHandler(handler)
+        config.add_cleanup(lambda: LOG.removeHandler(handler))
+
+
+class _LogHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to the real stderr, which pytest's capturing leaves alone."""
+
+    def __init__(self) -> None:
+        import sys
+
+        super().__init__(sys.__stderr__)
+
+
 def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
@@ -122,7 +158,16 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = _load(config)
     config.stash[SETTINGS_KEY] = settings
     config.stash[STATE] = SessionState()
-    LOG.setLevel(settings.log_level.upper())
+    _configure_logging(config, settings)
+    LOG.debug(
+        "settings: gate=%s env=%s sarif=%s scan=%s reports=%s; set by %s",
+        settings.gate,
+        settings.env,
+        settings.sarif_path,
+        settings.scan,
+        settings.reports,
+        dict(settings.origins),
+    )
     config.pluginmanager.register(FindingsPlugin(config), "stillme-findings")
     config.addinivalue_line(
         "markers", "stillme_scan(scanner, category): an item of a stillme scanner (--stillme-scan); select with -m"
@@ -246,6 +291,8 @@ class GatePlugin:
         # stillme's own run: it carries errors that belong to no scanner (a dead
         # worker) and shows in code scanning that the gate ran, even when clean.
         self.state.ledger.note_tool(SELF_TOOL, __version__)
+        ledger = self.state.ledger
+        LOG.debug("ledger: %d findings, %d errors, tools %s", len(ledger), len(ledger.errors), ledger.tools)
         if gated:
             coverage, fallback = _coverage_from_pytest_cov(self.config)
             verdict = evaluate(self.settings.policy(coverage_fallback=fallback), self.state.ledger, coverage)
