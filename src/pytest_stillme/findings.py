@@ -207,9 +207,9 @@ class Finding:
         if not isinstance(self.severity, Severity):
             object.__setattr__(self, "severity", Severity.parse(self.severity))
         if not self.fingerprint:
-            object.__setattr__(self, "fingerprint", self._compute_fingerprint())
+            object.__setattr__(self, "fingerprint", self._fingerprint_from_content())
 
-    def _compute_fingerprint(self) -> str:
+    def _fingerprint_from_content(self) -> str:
         """Hash of what identifies the finding, never of its line number.
 
         The evidence (the offending code) is preferred over the message, and

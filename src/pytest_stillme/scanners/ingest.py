@@ -713,7 +713,7 @@ class _Parser:
         # Identical results in one report would share a fingerprint: number them in order.
         occurrence = self.occurrences.get(finding.fingerprint, 0)
         self.occurrences[finding.fingerprint] = occurrence + 1
-        given = self._fingerprint(result, where)
+        given = self._given_fingerprint_of(result, where)
         if occurrence or given:
             finding = replace(finding, occurrence=occurrence, fingerprint=given)
         return finding
@@ -730,7 +730,7 @@ class _Parser:
         return suppressed
 
     @staticmethod
-    def _fingerprint(result: dict[str, Any], where: str) -> str:
+    def _given_fingerprint_of(result: dict[str, Any], where: str) -> str:
         for key in ("partialFingerprints", "fingerprints"):
             table = _obj(result, key, where)
             if table is not None and table.get(STILLME_FINGERPRINT) is not None:
