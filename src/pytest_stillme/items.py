@@ -111,8 +111,7 @@ class ReportCollectionPlugin:
                 shown = path.relative_to(self.settings.root).as_posix()
             except ValueError:
                 shown = path.as_posix()
+            name = f"stillme-report[{shown}]"
             items.append(
-                ReportItem.from_parent(
-                    session, name=f"stillme-report[{shown}]", path=path, report=path, settings=self.settings
-                )
+                ReportItem.from_parent(session, name=name, nodeid=name, path=path, report=path, settings=self.settings)
             )
