@@ -23,11 +23,11 @@ import math
 import os
 import shlex
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from .findings import CATEGORIES, Severity
 from .gate import DEFAULT_THRESHOLDS, Policy, Suppression
@@ -122,9 +122,13 @@ def _parse_paths(raw: Any) -> tuple[str, ...]:
 
 
 def _parse_threshold(raw: Any) -> Severity | None:
-    if isinstance(raw, str) and raw.strip().lower() in ("off", "never", "none", "false"):
-        return None
-    if raw is False:
+    """A gate threshold: a severity, or ``None`` (``never`` also means off here)."""
+    return _parse_severity(raw, off=("off", "never", "none", "false"))
+
+
+def _parse_severity(raw: Any, off: tuple[str, ...] = ("off", "none", "false")) -> Severity | None:
+    """A severity, or ``None`` for false or one of the ``off`` words."""
+    if raw is False or (isinstance(raw, str) and raw.strip().lower() in off):
         return None
     if not isinstance(raw, str):
         raise _Bad(f"invalid severity {raw!r}", _SEVERITY_HINT)
@@ -526,6 +530,46 @@ def _flatten(table: Mapping[str, Any], where: str, problems: list[str], prefix: 
     return flat
 
 
+class _Spec(Protocol):
+    """What :func:`_resolve` needs of a setting spec (:class:`SettingSpec`, the chaos plugin's own)."""
+
+    @property
+    def parse(self) -> Callable[[Any], Any]: ...
+
+
+_SpecT = TypeVar("_SpecT", bound=_Spec)
+
+
+def _problem(exc: _Bad, key: str, source: str) -> str:
+    """The line reporting a bad value: "invalid X for KEY in SOURCE (hint)"."""
+    hint = f" ({exc.hint})" if exc.hint else ""
+    return f"{exc.message} for {key} in {source}{hint}"
+
+
+def _resolve(
+    layers: Iterable[tuple[Mapping[str, Any], Callable[[_SpecT], str]]],
+    specs: Mapping[str, _SpecT],
+    problems: list[str],
+    prefix: str = "",
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Parse each layer's values, lowest precedence first, so a later layer wins.
+
+    Returns the values and where each came from; a bad value adds a line to
+    ``problems`` (its key shown with ``prefix``) instead.
+    """
+    resolved: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for values, describe in layers:
+        for key, raw in values.items():
+            spec = specs[key]
+            try:
+                resolved[key] = spec.parse(raw)
+                origins[key] = describe(spec)
+            except _Bad as exc:
+                problems.append(_problem(exc, f"{prefix}{key}", describe(spec)))
+    return resolved, origins
+
+
 def load_settings(
     *,
     root: Path,
@@ -604,17 +648,7 @@ def load_settings(
     layers.append((env_values, lambda s: f"environment variable {s.env}"))
     layers.append((option_values, lambda s: f"--{s.option.replace('_', '-')}" if s.option else "--stillme-fail-on"))
 
-    resolved: dict[str, Any] = {}
-    origins: dict[str, str] = {}
-    for values, describe in layers:
-        for key, raw in values.items():
-            spec = _SPEC_BY_KEY[key]
-            try:
-                resolved[key] = spec.parse(raw)
-                origins[key] = describe(spec)
-            except _Bad as exc:
-                hint = f" ({exc.hint})" if exc.hint else ""
-                problems.append(f"{exc.message} for {key} in {describe(spec)}{hint}")
+    resolved, origins = _resolve(layers, _SPEC_BY_KEY, problems)
 
     thresholds: dict[str, Severity | None] = dict(DEFAULT_THRESHOLDS)
     thresholds.update(PROFILE_THRESHOLDS.get(env_name, {}))
@@ -631,7 +665,7 @@ def load_settings(
         try:
             tool_categories[str(tool).lower()] = _parse_category(category)
         except _Bad as exc:
-            problems.append(f"{exc.message} for tools.{tool} in {pyproject_name} ({exc.hint})")
+            problems.append(_problem(exc, f"tools.{tool}", pyproject_name))
 
     suppressions: tuple[Suppression, ...] = ()
     suppressions_file = resolved.get("suppressions", DEFAULT_SUPPRESSIONS)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..config import _Bad, _parse_bool, _parse_severity, _resolve
 from ..findings import Severity
 
 __all__ = ["CHAOS_SPECS", "ChaosConfigError", "ChaosSettings", "ChaosSpec", "load_chaos_settings"]
@@ -28,24 +29,6 @@ class ChaosConfigError(Exception):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("\n".join(problems))
-
-
-class _Bad(ValueError):
-    def __init__(self, message: str, hint: str) -> None:
-        self.message = message
-        self.hint = hint
-        super().__init__(f"{message} ({hint})")
-
-
-def _parse_bool(raw: Any) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise _Bad(f"invalid boolean {raw!r}", "use true or false")
 
 
 def _seconds(raw: Any, what: str, *, allow_off: bool) -> float | None:
@@ -104,18 +87,6 @@ def _parse_isolate(raw: Any) -> str:
     if text not in ISOLATE_CHOICES:
         raise _Bad(f"invalid isolation {raw!r}", "use off, chaos or all")
     return text
-
-
-def _parse_severity(raw: Any) -> Severity | None:
-    hint = "use info, low, medium, high, critical or off"
-    if raw is False or (isinstance(raw, str) and raw.strip().lower() in ("off", "none", "false")):
-        return None
-    if not isinstance(raw, str):
-        raise _Bad(f"invalid severity {raw!r}", hint)
-    try:
-        return Severity.parse(raw)
-    except ValueError:
-        raise _Bad(f"invalid severity {raw!r}", hint) from None
 
 
 @dataclass(frozen=True)
@@ -270,16 +241,7 @@ def load_chaos_settings(
         )
     )
 
-    resolved: dict[str, Any] = {}
-    origins: dict[str, str] = {}
-    for values, describe in layers:
-        for key, raw in values.items():
-            spec = _SPEC_BY_KEY[key]
-            try:
-                resolved[key] = spec.parse(raw)
-                origins[key] = describe(spec)
-            except _Bad as exc:
-                problems.append(f"{exc.message} for chaos.{key} in {describe(spec)} ({exc.hint})")
+    resolved, origins = _resolve(layers, _SPEC_BY_KEY, problems, prefix="chaos.")
     if problems:
         raise ChaosConfigError(problems)
     return ChaosSettings(**resolved, origins=origins)

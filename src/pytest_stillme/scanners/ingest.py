@@ -26,10 +26,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import unquote
 
 from ..findings import CATEGORIES, Finding, Location, Rule, ScannerError, Severity
+from .jsonpath import Invalid as _Invalid
+from .jsonpath import as_obj as _as_obj
+from .jsonpath import at as _at
+from .jsonpath import get_int as _get_int
+from .jsonpath import get_list as _list
+from .jsonpath import get_obj as _obj
+from .jsonpath import get_str as _str
+from .jsonpath import kind as _kind
+from .jsonpath import raise_invalid as _fail
 
 __all__ = [
     "DEFAULT_TOOL_CATEGORIES",
@@ -214,80 +223,14 @@ def _roots(root: str | Path) -> tuple[str, ...]:
     return tuple(sorted({s.replace("\\", "/").rstrip("/") for s in spellings}))
 
 
-class _Invalid(Exception):
-    """A structural problem at a JSON path; :func:`parse_sarif` adds the file name."""
-
-    def __init__(self, where: str, problem: str) -> None:
-        super().__init__(where, problem)
-        self.where = where
-        self.problem = problem
-
-
-def _fail(where: str, problem: str) -> NoReturn:
-    raise _Invalid(where, problem)
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
-
-
 def _shown(value: str, limit: int = 40) -> str:
     """A value quoted for an error message, cut short: a report may hold megabytes in one string."""
     return repr(value if len(value) <= limit else value[:limit] + "...")
 
 
-def _at(where: str, key: str) -> str:
-    return f"{where}.{key}" if where else key
-
-
-def _as_obj(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        _fail(where, f"expected an object, got {_kind(value)}")
-    return value
-
-
-def _obj(parent: dict[str, Any], key: str, where: str) -> dict[str, Any] | None:
-    value = parent.get(key)
-    return None if value is None else _as_obj(value, _at(where, key))
-
-
-def _list(parent: dict[str, Any], key: str, where: str) -> list[Any]:
-    value = parent.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        _fail(_at(where, key), f"expected an array, got {_kind(value)}")
-    return value
-
-
-def _str(parent: dict[str, Any], key: str, where: str) -> str:
-    value = parent.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        _fail(_at(where, key), f"expected a string, got {_kind(value)}")
-    return value
-
-
 def _int(parent: dict[str, Any], key: str, where: str, minimum: int = 0) -> int | None:
-    value = parent.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        _fail(_at(where, key), f"expected an integer, got {_kind(value)}")
-    if value < minimum:
+    value = _get_int(parent, key, where)
+    if value is not None and value < minimum:
         _fail(_at(where, key), f"expected an integer >= {minimum}, got {value}")
     return value
 

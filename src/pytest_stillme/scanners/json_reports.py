@@ -24,10 +24,18 @@ import re
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from ..findings import CATEGORIES, Finding, Location, Rule, ScannerError, Severity
 from .ingest import IngestResult, ReportError, parse_sarif
+from .jsonpath import Invalid as _Invalid
+from .jsonpath import as_obj as _obj
+from .jsonpath import at as _at
+from .jsonpath import get_int as _get_int
+from .jsonpath import get_list as _list
+from .jsonpath import get_str as _str
+from .jsonpath import kind as _kind
+from .jsonpath import raise_invalid as _fail
 from .osv import Advisory, Snapshot, SnapshotError, load_snapshot
 from .pip_audit import TOOL as PIP_AUDIT
 from .pip_audit import PipAuditOutputError, build_findings, parse_pip_audit_json
@@ -58,68 +66,8 @@ _PLAIN_TEXT_HINT = (
 )
 
 
-class _Invalid(Exception):
-    def __init__(self, where: str, problem: str) -> None:
-        super().__init__(where, problem)
-        self.where = where
-        self.problem = problem
-
-
-def _fail(where: str, problem: str) -> NoReturn:
-    raise _Invalid(where, problem)
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
-
-
-def _at(where: str, key: str | int) -> str:
-    return f"{where}[{key}]" if isinstance(key, int) else (f"{where}.{key}" if where else key)
-
-
-def _obj(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        _fail(where, f"expected an object, got {_kind(value)}")
-    return value
-
-
-def _list(parent: Mapping[str, Any], key: str, where: str) -> list[Any]:
-    value = parent.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        _fail(_at(where, key), f"expected an array, got {_kind(value)}")
-    return value
-
-
-def _str(parent: Mapping[str, Any], key: str, where: str) -> str:
-    value = parent.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        _fail(_at(where, key), f"expected a string, got {_kind(value)}")
-    return value
-
-
 def _int(parent: Mapping[str, Any], key: str, where: str) -> int:
-    value = parent.get(key)
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int):
-        _fail(_at(where, key), f"expected an integer, got {_kind(value)}")
-    return max(value, 0)
+    return max(_get_int(parent, key, where) or 0, 0)
 
 
 def _number(value: Any) -> float | None:

@@ -36,13 +36,16 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 from urllib.parse import quote, unquote
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ..findings import Severity
+from .jsonpath import at as _at
+from .jsonpath import get_list, get_obj, get_str
+from .jsonpath import kind as _kind
 
 __all__ = [
     "Advisory",
@@ -221,58 +224,28 @@ class Advisory:
 # -- parsing -------------------------------------------------------------------
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
-
-
-def _at(where: str, key: str | int) -> str:
-    return f"{where}[{key}]" if isinstance(key, int) else (f"{where}.{key}" if where else key)
+def _fail(where: str, problem: str) -> NoReturn:
+    raise OsvError(f"{where}: {problem}")
 
 
 def _get_obj(parent: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
-    value = parent.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise OsvError(f"{_at(where, key)}: expected an object, got {_kind(value)}")
-    return value
+    value = get_obj(parent, key, where, _fail)
+    return {} if value is None else value
 
 
 def _get_list(parent: Mapping[str, Any], key: str, where: str) -> list[Any]:
-    value = parent.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise OsvError(f"{_at(where, key)}: expected an array, got {_kind(value)}")
-    return value
+    return get_list(parent, key, where, _fail)
 
 
 def _get_str(parent: Mapping[str, Any], key: str, where: str) -> str:
-    value = parent.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise OsvError(f"{_at(where, key)}: expected a string, got {_kind(value)}")
-    return value
+    return get_str(parent, key, where, _fail)
 
 
 def _strings(parent: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
     items = []
     for index, item in enumerate(_get_list(parent, key, where)):
         if not isinstance(item, str):
-            raise OsvError(f"{_at(_at(where, key), index)}: expected a string, got {_kind(item)}")
+            _fail(_at(_at(where, key), index), f"expected a string, got {_kind(item)}")
         if item.strip():
             items.append(item.strip())
     return tuple(dict.fromkeys(items))

@@ -45,6 +45,7 @@ from packaging.version import InvalidVersion, Version
 
 from ..findings import Finding, Location, Rule, ScannerError, Severity
 from .base import ScanResult, SourceResult
+from .jsonpath import kind as _kind
 from .osv import Advisory, DerivedSeverity, OsvServer, Snapshot, SnapshotError, derive_severity, fetch_advisories
 from .osv import load_snapshot as _load_snapshot
 from .requirements import Declarations, read_pyproject, read_requirements, relative_path, requirement_lines
@@ -200,18 +201,6 @@ class SkippedDependency:
 
     name: str
     reason: str
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "an array" if isinstance(value, list) else "an object" if isinstance(value, dict) else type(value).__name__
 
 
 def _string(value: Any, where: str, *, required: bool = True) -> str:
