@@ -115,7 +115,8 @@ def test_selection(pytester: pytest.Pytester, args: list[str], passed: int, dese
     if why:
         result.stdout.fnmatch_lines([f"stillme chaos: seed *; chaos tests selected ({why})"])
     else:
-        result.stdout.fnmatch_lines(["*chaos tests deselected*"])
+        result.stdout.fnmatch_lines(["stillme chaos: * deselected (run them with -m chaos)"])
+        assert "stillme chaos: seed" not in result.stdout.str()  # quiet header when chaos is not asked for
 
 
 @pytest.mark.parametrize(
@@ -233,3 +234,11 @@ def test_selection_under_xdist(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["stillme chaos: 2 chaos tests deselected (run with -m chaos)"])
     chosen = pytester.runpytest_subprocess("-n", "2", "-m", "chaos")
     chosen.assert_outcomes(passed=2)
+
+
+def test_header_warns_that_one_process_cannot_survive_a_native_hang(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(TESTS)
+    alone = pytester.runpytest("-m", "chaos")
+    alone.stdout.fnmatch_lines(["stillme chaos: one process, no isolation: *run with -n 1 or isolate*"])
+    isolated = pytester.runpytest("-m", "chaos", "--stillme-chaos-isolate=chaos")
+    assert "one process, no isolation" not in isolated.stdout.str()

@@ -336,7 +336,7 @@ def test_escalation_can_be_switched_off(pytester: pytest.Pytester) -> None:
             time.sleep(30)
         """
     )
-    result = pytester.runpytest_subprocess(*FAST, "-o", "stillme_chaos_escalate=false")
+    result = pytester.runpytest_subprocess(*FAST, "-v", "-o", "stillme_chaos_escalate=false")
     result.stdout.fnmatch_lines(["*grace before escalation (escalation off)*", "*1 timeout in*"])
 
 

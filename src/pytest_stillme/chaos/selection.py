@@ -34,6 +34,9 @@ class SelectionPlugin:
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         state, settings = self.state, self.state.settings
+        if not state.requested and config.get_verbosity() <= 0:
+            # Quiet when chaos is not asked for: the line after collection says what was deselected.
+            return []
         seed = f"seed {state.seed} ({state.seed_how}; replay with --stillme-chaos-seed {state.seed} or last)"
         if state.requested:
             chaos = f"chaos tests selected ({state.requested})"
@@ -51,7 +54,14 @@ class SelectionPlugin:
         extra = [f"isolation {settings.isolate}"]
         if settings.session_budget is not None:
             extra.append(f"session budget {settings.session_budget:g} s")
-        return [f"stillme chaos: {seed}; {chaos}", f"stillme chaos: {limits}; {', '.join(extra)}"]
+        lines = [f"stillme chaos: {seed}; {chaos}", f"stillme chaos: {limits}; {', '.join(extra)}"]
+        in_one_process = getattr(config.option, "dist", "no") == "no"
+        if state.requested and in_one_process and settings.isolate == "off" and settings.escalate:
+            lines.append(
+                "stillme chaos: one process, no isolation: a test stuck in native code past its timeout and grace "
+                "ends the session (stacks shown, no reports); run with -n 1 or isolate to keep the session going"
+            )
+        return lines
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
