@@ -34,7 +34,7 @@ demo: $(STAMP)
 	@echo "  Markdown: examples/service/artifacts/summary.md"
 
 chaos: $(STAMP)
-	cd examples/service && ../../$(BIN)/python -m pytest -m "chaos or integration" --junitxml=artifacts/chaos-junit.xml \
+	cd examples/service && ../../$(BIN)/python -m pytest -m "chaos or integration" -n 1 --junitxml=artifacts/chaos-junit.xml \
 		--stillme-sarif=artifacts/chaos.sarif --stillme-markdown=artifacts/chaos-summary.md
 
 lint: $(STAMP)
