@@ -44,46 +44,37 @@ class StillmeWarning(UserWarning):
     """Warnings of pytest-stillme, so users can filter them."""
 
 
+#: Command-line options: (flag, setting key, metavar, action). The help text is the
+#: setting's own, shared with its ini key, so the two never drift (pytest-timeout's way).
+_OPTIONS: tuple[tuple[str, str, str | None, str], ...] = (
+    ("--stillme-gate", "gate", None, "store_true"),
+    ("--stillme-sarif", "sarif", "PATH", "store"),
+    ("--stillme-markdown", "markdown", "PATH", "store"),
+    ("--stillme-report", "reports", "PATH", "append"),
+    ("--stillme-suppressions", "suppressions", "PATH", "store"),
+    ("--stillme-env", "env", "ENV", "store"),
+    ("--stillme-coverage", "gate.coverage", "PERCENT", "store"),
+    ("--stillme-log-level", "log_level", "LEVEL", "store"),
+    ("--stillme-scan", "scan", "NAME", "append"),
+    ("--stillme-vuln-db", "pip-audit.vuln_db", "PATH", "store"),
+    ("--stillme-pip-audit-target", "pip-audit.targets", "TARGET", "append"),
+)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("stillme", "pytest-stillme quality and security gate")
     specs = {s.key: s for s in SETTINGS}
-    group.addoption("--stillme-gate", action="store_true", default=None, dest="stillme_gate", help=specs["gate"].help)
-    group.addoption("--stillme-sarif", metavar="PATH", dest="stillme_sarif", help=specs["sarif"].help)
-    group.addoption("--stillme-markdown", metavar="PATH", dest="stillme_markdown", help=specs["markdown"].help)
-    group.addoption(
-        "--stillme-report",
-        metavar="PATH",
-        action="append",
-        dest="stillme_report",
-        help=specs["reports"].help + " (repeatable)",
-    )
-    group.addoption(
-        "--stillme-suppressions", metavar="PATH", dest="stillme_suppressions", help=specs["suppressions"].help
-    )
-    group.addoption("--stillme-env", metavar="ENV", dest="stillme_env", help=specs["env"].help)
-    group.addoption("--stillme-coverage", metavar="PERCENT", dest="stillme_coverage", help=specs["gate.coverage"].help)
+    for flag, key, metavar, action in _OPTIONS:
+        spec = specs[key]
+        extra: dict[str, Any] = {"default": None} if action == "store_true" else {"metavar": metavar}
+        help_text = spec.help + (" (repeatable)" if action == "append" else "")
+        group.addoption(flag, action=action, dest=spec.option, help=help_text, **extra)
     group.addoption(
         "--stillme-fail-on",
         metavar="CATEGORY=SEVERITY",
         action="append",
         dest="stillme_fail_on_raw",
         help="lowest severity that fails the gate for a category, e.g. sast=medium (repeatable)",
-    )
-    group.addoption("--stillme-log-level", metavar="LEVEL", dest="stillme_log_level", help=specs["log_level"].help)
-    group.addoption(
-        "--stillme-scan",
-        metavar="NAME",
-        action="append",
-        dest="stillme_scan",
-        help=specs["scan"].help + " (repeatable)",
-    )
-    group.addoption("--stillme-vuln-db", metavar="PATH", dest="stillme_vuln_db", help=specs["pip-audit.vuln_db"].help)
-    group.addoption(
-        "--stillme-pip-audit-target",
-        metavar="TARGET",
-        action="append",
-        dest="stillme_pip_audit_target",
-        help=specs["pip-audit.targets"].help + " (repeatable)",
     )
     for spec in SETTINGS:
         if spec.key in ("reports", "pip-audit.targets"):
