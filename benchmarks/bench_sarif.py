@@ -40,7 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from pytest_stillme.findings import CATEGORIES, Finding, Location, Rule, Severity  # noqa: E402
+from pytest_stillme.core.findings import CATEGORIES, Finding, Location, Rule, Severity  # noqa: E402
 
 TOOLS = ("bandit", "semgrep", "pip-audit", "trivy", "zap", "hypothesis", "ruff", "slo-check")
 TIME_TARGET = 1.5

@@ -8,7 +8,7 @@ import pytest
 
 from pytest_stillme.chaos.seeds import SeedError, derive, resolve_session_seed, seed_for_test
 from pytest_stillme.chaos.settings import ChaosConfigError, load_chaos_settings
-from pytest_stillme.findings import Severity
+from pytest_stillme.core.findings import Severity
 
 
 def load(

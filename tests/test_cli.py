@@ -15,8 +15,8 @@ import pytest
 
 from pytest_stillme import __version__
 from pytest_stillme.cli import main
-from pytest_stillme.coverage_files import read_coverage_file
-from pytest_stillme.findings import Finding, Location, Rule, ScannerError, Severity
+from pytest_stillme.core.findings import Finding, Location, Rule, ScannerError, Severity
+from pytest_stillme.readers.coverage import read_coverage_file
 from pytest_stillme.report.sarif import write_sarif
 from pytest_stillme.scanners.ingest import read_sarif
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_stillme.config import ConfigError, load_settings, load_suppressions, parse_fail_on
-from pytest_stillme.findings import Severity
+from pytest_stillme.core.config import ConfigError, load_settings, load_suppressions, parse_fail_on
+from pytest_stillme.core.findings import Severity
 
 
 def load(

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_stillme.findings import CATEGORIES, Finding, Location, Rule, ScannerError, Severity
-from pytest_stillme.ledger import Ledger
+from pytest_stillme.core.findings import CATEGORIES, Finding, Location, Rule, ScannerError, Severity
+from pytest_stillme.core.ledger import Ledger
 
 
 def make(**kw: object) -> Finding:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from pytest_stillme.findings import Finding, Location, Rule, ScannerError, Severity
-from pytest_stillme.gate import Coverage, Policy, Suppression, evaluate
-from pytest_stillme.ledger import Ledger
+from pytest_stillme.core.findings import Finding, Location, Rule, ScannerError, Severity
+from pytest_stillme.core.gate import Coverage, Policy, Suppression, evaluate
+from pytest_stillme.core.ledger import Ledger
 
 TODAY = date(2026, 11, 26)
 

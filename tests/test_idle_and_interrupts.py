@@ -17,7 +17,7 @@ HEAVY = (
     "coverage",
     "pytest_stillme.report.sarif",
     "pytest_stillme.scanners.ingest",
-    "pytest_stillme.items",
+    "pytest_stillme.adapter.items",
 )
 
 

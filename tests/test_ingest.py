@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pytest_stillme.findings import CATEGORIES, Finding, Location, Rule, Severity
+from pytest_stillme.core.findings import CATEGORIES, Finding, Location, Rule, Severity
 from pytest_stillme.scanners import ingest
 from pytest_stillme.scanners.ingest import (
     DEFAULT_TOOL_CATEGORIES,

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pytest_stillme.findings import Location, Severity
+from pytest_stillme.core.findings import Location, Severity
 from pytest_stillme.scanners.ingest import IngestResult, ReportError
 from pytest_stillme.scanners.json_reports import detect_format, parse_report, read_report, report_path
 

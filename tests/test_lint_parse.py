@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_stillme.findings import Severity
+from pytest_stillme.core.findings import Severity
 from pytest_stillme.scanners.lint import LintOutputError, parse_mypy_output, parse_ruff_json
 
 

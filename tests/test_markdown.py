@@ -8,9 +8,9 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_stillme.findings import Finding, Location, Rule, ScannerError, Severity
-from pytest_stillme.gate import Check, Coverage, Policy, Suppression, Verdict, evaluate
-from pytest_stillme.ledger import Ledger
+from pytest_stillme.core.findings import Finding, Location, Rule, ScannerError, Severity
+from pytest_stillme.core.gate import Check, Coverage, Policy, Suppression, Verdict, evaluate
+from pytest_stillme.core.ledger import Ledger
 from pytest_stillme.report.junit import JUnitTotals
 from pytest_stillme.report.markdown import MAX_FINDINGS, escape_cell, render_markdown
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pytest_stillme.findings import Severity
+from pytest_stillme.core.findings import Severity
 from pytest_stillme.scanners.osv import (
     OsvError,
     OsvServer,

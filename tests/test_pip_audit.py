@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_stillme.findings import Finding, Location, Severity
+from pytest_stillme.core.findings import Finding, Location, Severity
 from pytest_stillme.scanners.osv import OsvServer, load_snapshot
 from pytest_stillme.scanners.pip_audit import (
     AuditResult,

@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pytest_stillme.findings import Location
+from pytest_stillme.core.findings import Location
 from pytest_stillme.scanners.requirements import (
     logical_lines,
     pinned_version,

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft4Validator
 
-from pytest_stillme.findings import CATEGORIES, Finding, Location, Rule, ScannerError, Severity
+from pytest_stillme.core.findings import CATEGORIES, Finding, Location, Rule, ScannerError, Severity
 from pytest_stillme.report import sarif as sarif_module
 from pytest_stillme.report.sarif import MERGED_RUN_NAME, SCHEMA_URI, SarifStats, build_runs, write_sarif
 

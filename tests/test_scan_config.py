@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pytest_stillme.config import ConfigError, load_settings
+from pytest_stillme.core.config import ConfigError, load_settings
 
 
 def load(

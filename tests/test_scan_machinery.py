@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from pytest_stillme.adapter.scanning import _SharedDir, _split
 from pytest_stillme.scanners.registry import SCANNERS, Target
-from pytest_stillme.scanning import _SharedDir, _split
 
 #: A scanner of ``data/*.txt``: a line "BAD" is a finding, "ERROR" an error of that file,
 #: a file called crash.txt makes the run raise.  Each run logs its targets and its process.
@@ -19,7 +19,7 @@ FAKE_SCANNER = """\
 import json, os, time
 from pathlib import Path
 
-from pytest_stillme.findings import Finding, Location, Rule, ScannerError, Severity
+from pytest_stillme.core.findings import Finding, Location, Rule, ScannerError, Severity
 from pytest_stillme.scanners.base import ScanResult, SourceResult
 from pytest_stillme.scanners.registry import Discovery, Target, ToolIdentity
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .findings import Finding, Location, Rule, ScannerError, Severity
+from .core.findings import Finding, Location, Rule, ScannerError, Severity
 
 if TYPE_CHECKING:
-    from .recording import record_error, record_finding
+    from .adapter.recording import record_error, record_finding
 
 __all__ = [
     "Finding",
@@ -28,7 +28,7 @@ __version__ = "0.1.0"
 
 def __getattr__(name: str) -> Any:
     if name in ("record_finding", "record_error"):
-        from . import recording
+        from .adapter import recording
 
         return getattr(recording, name)
     raise AttributeError(f"module 'pytest_stillme' has no attribute {name!r}")

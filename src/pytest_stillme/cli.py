@@ -3,7 +3,7 @@
 CI runs unit, integration and security sessions as separate jobs; this
 command folds their JUnit and SARIF files together and reaches the same
 verdict the pytest plugin would from the same data (same settings, same
-:func:`~pytest_stillme.gate.evaluate`).  It never imports pytest, so it starts
+:func:`~pytest_stillme.core.gate.evaluate`).  It never imports pytest, so it starts
 fast, and bad input is one ``stillme: error:`` line and exit status 2, never
 a traceback.
 
@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 
 if TYPE_CHECKING:
-    from .config import Settings
-    from .gate import Check, Coverage, Verdict
-    from .ledger import Ledger
+    from .core.config import Settings
+    from .core.gate import Check, Coverage, Verdict
+    from .core.ledger import Ledger
     from .report.junit import JUnitResults, JUnitTotals
 
 __all__ = ["main"]
@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _input_errors() -> tuple[type[BaseException], ...]:
     """Every error that means bad input; anything else is a bug and keeps its traceback."""
-    from .config import ConfigError
+    from .core.config import ConfigError
     from .report.junit import JUnitError
 
     errors: list[type[BaseException]] = [UsageError, ConfigError, JUnitError, OSError]
@@ -76,7 +76,7 @@ _OPTION_NAMES = re.compile("|".join(re.escape(k) for k in _CLI_OPTIONS))
 
 
 def _error_lines(exc: BaseException) -> list[str]:
-    from .config import ConfigError
+    from .core.config import ConfigError
 
     if isinstance(exc, ConfigError):
         # Settings name the plugin's options; say the ones this command takes.
@@ -90,7 +90,7 @@ def _error_lines(exc: BaseException) -> list[str]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from .config import ENVIRONMENTS
+    from .core.config import ENVIRONMENTS
 
     parser = argparse.ArgumentParser(
         prog="stillme",
@@ -262,9 +262,9 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> tuple[Verdict, JUnitTotals | None]:
     """The verdict the plugin would reach, plus a 'tests' check when JUnit files are given."""
-    from .config import parse_fail_on
-    from .coverage_files import coverage_fail_under
-    from .gate import evaluate
+    from .core.config import parse_fail_on
+    from .core.gate import evaluate
+    from .readers.coverage import coverage_fail_under
 
     root = _root(args.root)
     try:
@@ -295,7 +295,7 @@ def _root(raw: str) -> Path:
 
 
 def _settings(root: Path, options: dict[str, Any]) -> Settings:
-    from .config import load_pyproject, load_settings
+    from .core.config import load_pyproject, load_settings
 
     table, name = load_pyproject(root)
     return load_settings(
@@ -310,7 +310,7 @@ def _settings(root: Path, options: dict[str, Any]) -> Settings:
 
 def _read_sarifs(paths: Sequence[str], root: Path, settings: Settings) -> Ledger:
     """Fold SARIF files into one ledger: findings by fingerprint, every tool, every failed run."""
-    from .ledger import Ledger
+    from .core.ledger import Ledger
     from .scanners.json_reports import read_report
 
     ledger = Ledger()
@@ -329,8 +329,8 @@ def _read_sarifs(paths: Sequence[str], root: Path, settings: Settings) -> Ledger
 
 def _read_coverage(path: str | None) -> Coverage:
     """The coverage total; a file given but unusable is bad input, no file a failed check."""
-    from .coverage_files import read_coverage_file
-    from .gate import Coverage as _Coverage
+    from .core.gate import Coverage as _Coverage
+    from .readers.coverage import read_coverage_file
 
     if not path:
         return _Coverage(None, problem="no coverage file given (--coverage)")
@@ -348,7 +348,7 @@ def _read_junit(paths: Sequence[str]) -> JUnitResults:
 
 def _tests_check(results: JUnitResults) -> Check:
     """Failed or errored tests fail the gate; so does a set of JUnit files with no test at all."""
-    from .gate import Check
+    from .core.gate import Check
 
     totals = results.totals
     details = list(results.failed)

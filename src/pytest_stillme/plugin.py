@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .config import SETTINGS, ConfigError, Settings, load_pyproject, load_settings, parse_fail_on
-from .findings import ScannerError
-from .recording import REPORT_ATTR, SETTINGS_KEY, STATE, FindingRecorder, SessionState
+from .adapter.recording import REPORT_ATTR, SETTINGS_KEY, STATE, FindingRecorder, SessionState
+from .core.config import SETTINGS, ConfigError, Settings, load_pyproject, load_settings, parse_fail_on
+from .core.findings import ScannerError
 
 if TYPE_CHECKING:
-    from .gate import Coverage, Verdict
+    from .core.gate import Coverage, Verdict
 
 __all__ = ["SETTINGS_KEY"]
 
@@ -164,11 +164,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "stillme_scan(scanner, category): an item of a stillme scanner (--stillme-scan); select with -m"
     )
     if settings.reports:
-        from .items import ReportCollectionPlugin
+        from .adapter.items import ReportCollectionPlugin
 
         config.pluginmanager.register(ReportCollectionPlugin(settings), "stillme-reports")
     if settings.scan:
-        from .scanning import register
+        from .adapter.scanning import register
 
         register(config, settings)
     if _is_worker(config):
@@ -276,7 +276,7 @@ class GatePlugin:
 
     def _finish(self, *, gated: bool) -> None:
         from . import __version__
-        from .gate import evaluate
+        from .core.gate import evaluate
 
         self.finished = True
         # stillme's own run: it carries errors that belong to no scanner (a dead
@@ -300,7 +300,7 @@ class GatePlugin:
         """A failed report write fails the gate: a missing SARIF must not read as a clean one."""
         from dataclasses import replace
 
-        from .gate import Check
+        from .core.gate import Check
 
         if replace_last:
             verdict = replace(verdict, checks=verdict.checks[:-1])
@@ -403,7 +403,7 @@ class GatePlugin:
 
 def _coverage_from_pytest_cov(config: pytest.Config) -> tuple[Coverage, float | None]:
     """The total pytest-cov computed (or compute it), and coverage's own fail_under."""
-    from .gate import Coverage
+    from .core.gate import Coverage
 
     plugin = config.pluginmanager.getplugin("_cov")
     if plugin is None:

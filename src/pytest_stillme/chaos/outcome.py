@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from ..findings import Finding, Location, Rule, Severity
+from ..core.findings import Finding, Location, Rule, Severity
 from .state import TIMEOUT_ATTR, TIMEOUT_CATEGORY
 from .timer import TestTimeout
 

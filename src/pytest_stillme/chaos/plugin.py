@@ -53,7 +53,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def _load_settings(config: pytest.Config) -> ChaosSettings:
     # The core plugin resolved [tool.stillme] (its chaos table raw) before us: pytest_configure is trylast.
-    from ..recording import SETTINGS_KEY
+    from ..adapter.recording import SETTINGS_KEY
 
     core_settings = config.stash[SETTINGS_KEY]
     try:

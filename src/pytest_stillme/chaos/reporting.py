@@ -79,7 +79,7 @@ class ReportPlugin:
         worker = getattr(getattr(node, "gateway", None), "id", None)
         if worker is None or self.state.watch_dir is None:
             return
-        from ..recording import record_finding
+        from ..adapter.recording import record_finding
         from . import outcome
         from .timer import read_watchdog_file
 

@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import _Bad, _parse_bool, _parse_severity, _resolve
-from ..findings import Severity
+from ..core.config import _Bad, _parse_bool, _parse_severity, _resolve
+from ..core.findings import Severity
 
 __all__ = ["CHAOS_SPECS", "ChaosConfigError", "ChaosSettings", "ChaosSpec", "load_chaos_settings"]
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from ..recording import record_finding
+from ..adapter.recording import record_finding
 from . import outcome
 from .state import FIXTURE_KEY, INFO_KEY, PROTOCOL_KEY, TIMER_KEY, ChaosState
 from .timer import HAVE_SIGALRM, TestTimeout, Timer

@@ -5,7 +5,7 @@ Returns ``(text, is_failure)`` pairs so each caller picks its own colours.
 
 from __future__ import annotations
 
-from .. import gate as gate_mod
+from ..core import gate as gate_mod
 
 __all__ = ["failure_text", "format_verdict", "one_line"]
 

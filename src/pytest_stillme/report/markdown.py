@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..gate import Verdict
+    from ..core.gate import Verdict
     from .junit import JUnitTotals
 
 __all__ = ["escape_cell", "render_markdown"]

@@ -29,7 +29,7 @@ from types import MappingProxyType
 from typing import IO, Any, cast
 from urllib.parse import quote, unquote, urlsplit
 
-from ..findings import Finding, ScannerError, Severity
+from ..core.findings import Finding, ScannerError, Severity
 from .atomic import atomic_writer
 
 __all__ = ["SCHEMA_URI", "SarifStats", "build_runs", "write_sarif"]

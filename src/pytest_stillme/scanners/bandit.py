@@ -39,7 +39,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..findings import Finding, Location, Rule, ScannerError, Severity
+from ..core.findings import Finding, Location, Rule, ScannerError, Severity
 from .base import ScanResult, SourceResult
 from .files import default_paths, item_name, walk
 from .process import ToolFailure, default_command, parse_version, run_command, stderr_tail
@@ -74,7 +74,7 @@ class BanditOutputError(ValueError):
 
 @dataclass(frozen=True)
 class BanditOptions:
-    """``[tool.stillme.bandit]``, already validated by :mod:`pytest_stillme.config`."""
+    """``[tool.stillme.bandit]``, already validated by :mod:`pytest_stillme.core.config`."""
 
     #: Files or folders relative to the root; empty: the project's packages.
     paths: tuple[str, ...] = ()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..findings import Finding, ScannerError
+from ..core.findings import Finding, ScannerError
 
 __all__ = ["ScanResult", "SourceResult"]
 

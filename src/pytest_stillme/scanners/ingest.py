@@ -29,7 +29,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import unquote
 
-from ..findings import CATEGORIES, Finding, Location, Rule, ScannerError, Severity
+from ..core.findings import CATEGORIES, Finding, Location, Rule, ScannerError, Severity
 from .jsonpath import Invalid as _Invalid
 from .jsonpath import as_obj as _as_obj
 from .jsonpath import at as _at

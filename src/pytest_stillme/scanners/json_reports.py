@@ -26,7 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..findings import CATEGORIES, Finding, Location, Rule, ScannerError, Severity
+from ..core.findings import CATEGORIES, Finding, Location, Rule, ScannerError, Severity
 from .ingest import IngestResult, ReportError, parse_sarif
 from .jsonpath import Invalid as _Invalid
 from .jsonpath import as_obj as _obj

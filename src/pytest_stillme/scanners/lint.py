@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..findings import Finding, Location, Rule, ScannerError, Severity
+from ..core.findings import Finding, Location, Rule, ScannerError, Severity
 from .base import ScanResult, SourceResult
 from .files import default_paths, item_name, walk
 from .process import ToolFailure, default_command, run_command, stderr_tail
@@ -59,7 +59,7 @@ class LintOutputError(ValueError):
 
 @dataclass(frozen=True)
 class LintOptions:
-    """``[tool.stillme.ruff]`` or ``[tool.stillme.mypy]``, validated by :mod:`pytest_stillme.config`."""
+    """``[tool.stillme.ruff]`` or ``[tool.stillme.mypy]``, validated by :mod:`pytest_stillme.core.config`."""
 
     paths: tuple[str, ...] = ()
     command: tuple[str, ...] = ()

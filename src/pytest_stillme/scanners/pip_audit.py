@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from ..findings import Finding, Location, Rule, ScannerError, Severity
+from ..core.findings import Finding, Location, Rule, ScannerError, Severity
 from .base import ScanResult, SourceResult
 from .jsonpath import kind as _kind
 from .osv import Advisory, DerivedSeverity, OsvServer, Snapshot, SnapshotError, derive_severity, fetch_advisories

@@ -4,7 +4,7 @@ Scanners are driven through their documented command lines and output
 formats, never their Python internals (a private API can change in any
 release).  This module starts the process with a timeout, kills the whole
 process group when it expires, and turns "not installed", "timed out" and
-"could not start" into a :class:`~pytest_stillme.findings.ScannerError` with
+"could not start" into a :class:`~pytest_stillme.core.findings.ScannerError` with
 a hint, so a scanner that did not run can never read as "no findings".
 
 No pytest here.
@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..findings import ScannerError
+from ..core.findings import ScannerError
 
 __all__ = ["Completed", "ToolFailure", "default_command", "installed_version", "run_command", "stderr_tail"]
 

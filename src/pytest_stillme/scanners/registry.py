@@ -28,7 +28,7 @@ Adding a scanner is one entry, as pip-audit's below::
         "pip-audit", "deps", run="pytest_stillme.scanners.pip_audit:run",
         discover="pytest_stillme.scanners.pip_audit:discover")
 
-Its settings reach ``request.options``: either :class:`~pytest_stillme.config.SettingSpec` entries
+Its settings reach ``request.options``: either :class:`~pytest_stillme.core.config.SettingSpec` entries
 ``<name>.<option>`` (validated at start-up, with environment and ini overrides, as bandit's), or the
 raw ``[tool.stillme.<name>]`` table when the name is in ``config.SUBSYSTEM_TABLES`` (as pip-audit's).
 
@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..findings import CATEGORIES, Finding, ScannerError
+from ..core.findings import CATEGORIES, Finding, ScannerError
 from .base import ScanResult, SourceResult
 
 __all__ = [

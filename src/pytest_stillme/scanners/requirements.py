@@ -28,7 +28,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from ..findings import Location
+from ..core.findings import Location
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -177,7 +177,7 @@ def _words(raw: Any, what: str) -> list[str]:
 
 def _parse_scan(raw: Any) -> tuple[str, ...]:
     """Scanner names; ``none`` (or ``off``) alone runs none, so an option can switch off the pyproject's list."""
-    from .scanners.registry import SCANNERS
+    from ..scanners.registry import SCANNERS
 
     names = [w.lower() for w in _words(raw, "scanner list")]
     if names in (["none"], ["off"]):

@@ -44,14 +44,12 @@ from typing import Any
 
 import pytest
 
-from .config import Settings
-from .findings import Finding, ScannerError
-from .gate import Policy
-from .items import FindingsFailure, StillmeItem
-from .recording import note_tool, record_error, record_finding
-from .scanners.base import ScanResult, SourceResult
-from .scanners.process import ToolFailure
-from .scanners.registry import (
+from ..core.config import Settings
+from ..core.findings import Finding, ScannerError
+from ..core.gate import Policy
+from ..scanners.base import ScanResult, SourceResult
+from ..scanners.process import ToolFailure
+from ..scanners.registry import (
     SCANNERS,
     Discovery,
     ScannerSpec,
@@ -61,6 +59,8 @@ from .scanners.registry import (
     scan_result_from_dict,
     scan_result_to_dict,
 )
+from .items import FindingsFailure, StillmeItem
+from .recording import note_tool, record_error, record_finding
 
 __all__ = ["ScanItem", "ScanStatusItem", "StillmeScanWarning", "register"]
 

@@ -3,7 +3,7 @@
 CI jobs hand coverage on as files: coverage.py's data file (``.coverage``),
 its Cobertura XML or its JSON report.  The format is told by the content, not
 the name (artifacts get renamed), and every problem becomes a
-:class:`~pytest_stillme.gate.Coverage` with no total and a reason, so the
+:class:`~pytest_stillme.core.gate.Coverage` with no total and a reason, so the
 gate fails closed instead of the command crashing.  coverage is imported
 only when a data file needs it.
 """
@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from .gate import Coverage
+from ..core.gate import Coverage
 
 __all__ = ["coverage_fail_under", "read_coverage_file"]
 

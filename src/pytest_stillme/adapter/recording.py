@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from .config import Settings
-from .findings import Finding, ScannerError
-from .ledger import Ledger
+from ..core.config import Settings
+from ..core.findings import Finding, ScannerError
+from ..core.ledger import Ledger
 
 __all__ = [
     "SETTINGS_KEY",

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from .config import Settings
-from .findings import Finding, ScannerError
+from ..core.config import Settings
+from ..core.findings import Finding, ScannerError
 from .recording import note_tool, record_error, record_finding
 
 __all__ = ["FindingsFailure", "ReportCollectionPlugin", "ReportItem"]
@@ -59,8 +59,8 @@ class ReportItem(StillmeItem):
         self.settings = settings
 
     def runtest(self) -> None:
-        from .scanners.ingest import ReportError
-        from .scanners.json_reports import read_report
+        from ..scanners.ingest import ReportError
+        from ..scanners.json_reports import read_report
 
         vuln_db = self.settings.scanner_options.get("pip-audit", {}).get("vuln_db")
         try:
