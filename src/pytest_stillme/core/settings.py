@@ -195,6 +195,8 @@ def severity(raw: Any) -> Severity:
 
 def threshold(raw: Any) -> Severity | None:
     """A gate threshold: a severity, or ``None`` for off (``never`` too)."""
+    if isinstance(raw, Severity) or raw is None:
+        return raw
     if raw is False or (isinstance(raw, str) and raw.strip().lower() in (*_OFF, "never")):
         return None
     if not isinstance(raw, str):
