@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import logging
 import sys
+
 import pytest
 
 from .adapter.options import REGISTRY_NAME, add_options, load
 from .adapter.recording import SETTINGS_KEY, STATE, FindingRecorder, SessionState
-from .core.config import CORE_SETTINGS, Settings
+from .core.config import Settings
 from .scanners.api import ScannerRegistry
 
 __all__ = ["SETTINGS_KEY"]
@@ -58,11 +59,9 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 
 def pytest_stillme_register(registry: ScannerRegistry) -> None:
     """stillme's own settings and scanners, registered as any other plugin's are."""
-    from .scanners import bandit, lint, pip_audit
+    from .builtin import register_builtins
 
-    registry.add_settings(*CORE_SETTINGS)
-    for spec in (bandit.SCANNER, lint.RUFF, lint.MYPY, pip_audit.SCANNER):
-        registry.add_scanner(spec)
+    register_builtins(registry)
 
 
 def _configure_logging(config: pytest.Config, settings: Settings) -> None:
@@ -90,7 +89,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SETTINGS_KEY] = settings
     config.stash[STATE] = SessionState()
     _configure_logging(config, settings)
-    LOG.debug("settings: %s; set by %s", settings.values.values, dict(settings.origins))
+    LOG.debug(
+        "settings: gate=%s env=%s sarif=%s scan=%s reports=%s; set by %s",
+        settings.gate,
+        settings.env,
+        settings.sarif_path,
+        settings.scan,
+        settings.reports,
+        dict(settings.origins),
+    )
     config.pluginmanager.register(FindingsPlugin(config), "stillme-findings")
     config.addinivalue_line(
         "markers", "stillme_scan(scanner, category): an item of a stillme scanner (--stillme-scan); select with -m"

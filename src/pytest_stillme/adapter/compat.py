@@ -27,7 +27,14 @@ from typing import Any
 
 import pytest
 
-__all__ = ["CoverageTotal", "coverage_total", "pytest_timeout_default", "setup_without"]
+__all__ = [
+    "CoverageTotal",
+    "count_extra_test",
+    "coverage_total",
+    "pytest_timeout_default",
+    "report_collected",
+    "setup_without",
+]
 
 
 class CoverageTotal:
@@ -91,3 +98,19 @@ def pytest_timeout_default(config: pytest.Config) -> float | None:
         return None
     timeout = get_env_settings(config).timeout
     return float(timeout) if timeout else None
+
+
+def report_collected(session: pytest.Session, items: list[pytest.Item]) -> None:
+    """Count items added in ``pytest_collection_modifyitems`` in "collected N items".
+
+    The terminal counts collect reports, and items a plugin adds after collection (scanner
+    items, pytest-mypy's status item) have none: one collect report for them keeps the count right.
+    """
+    if items:
+        collected: list[pytest.Item | pytest.Collector] = [*items]
+        session.ihook.pytest_collectreport(report=pytest.CollectReport("", "passed", None, collected))
+
+
+def count_extra_test(session: pytest.Session) -> None:
+    """The gate is reported as a test no collector made: count it, so progress ends at 100%."""
+    session.testscollected += 1

@@ -93,7 +93,7 @@ class ReportItem(StillmeItem):
         from ..scanners.ingest import ReportError
         from ..scanners.json_reports import read_report
 
-        vuln_db = self.settings.scanner_options.get("pip-audit", {}).get("vuln_db")
+        vuln_db = self.settings.get("pip-audit.vuln_db")
         try:
             # SARIF, Bandit JSON, pip-audit JSON or Trivy JSON, told apart by content.
             result = read_report(

@@ -17,7 +17,6 @@ start-up and says to write ``--stillme-report=PATH``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,8 +37,10 @@ def add_options(parser: pytest.Parser, settings: Sequence[Setting]) -> None:
     group = parser.getgroup(GROUP, "pytest-stillme quality and security gate")
     for setting in settings:
         if setting.ini != "-":
-            kind = "linelist" if setting.ini_list else "string"
-            parser.addini(setting.ini, setting.help, type=kind, default=[] if setting.ini_list else "")
+            if setting.ini_list:
+                parser.addini(setting.ini, setting.help, type="linelist", default=[])
+            else:
+                parser.addini(setting.ini, setting.help, type="string", default="")
         if not setting.option:
             continue
         help_text = setting.help + (" (repeatable)" if setting.action == "append" else "")
@@ -138,7 +139,3 @@ def load(config: pytest.Config) -> Settings:
         )
     except ConfigError as exc:
         raise pytest.UsageError("pytest-stillme configuration:\n  " + "\n  ".join(exc.problems)) from None
-
-
-def invocation_root(config: pytest.Config) -> Path:
-    return Path(config.invocation_params.dir)

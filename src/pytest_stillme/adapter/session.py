@@ -113,9 +113,11 @@ class ControllerPlugin:
 
 
 def _cut_short_reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    if type(exc).__name__ == "Interrupted" and text:  # pytest's own: session.shouldstop (a session budget)
+        return f"stopped early: {text}"
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted (Ctrl-C or SIGTERM)"
-    text = str(exc).strip()
     if type(exc).__name__ == "Failed":
         return f"stopped early: {text or 'after failures (-x or --maxfail)'}"
     return f"stopped early: {text or type(exc).__name__}"
@@ -132,6 +134,7 @@ class GatePlugin:
         self.written: list[tuple[str, str]] = []
         self.write_problems: list[str] = []
         self.finished = False
+        self.cut_short = False
         self.session: pytest.Session | None = None
         self._previous_sigterm: Any = None
         if not config.option.collectonly:
@@ -205,6 +208,7 @@ class GatePlugin:
                 "rerun the whole session: a cut-short run never passes the gate",
             )
         )
+        self.cut_short = True
         self._end(gated=self.settings.gate, report=report)
 
     def _end(self, *, gated: bool, report: bool = True) -> None:
@@ -221,8 +225,8 @@ class GatePlugin:
         ledger = self.state.ledger
         LOG.debug("ledger: %d findings, %d errors, tools %s", len(ledger), len(ledger.errors), ledger.tools)
         if gated:
-            from .compat import coverage_total
             from ..core.gate import Coverage
+            from .compat import coverage_total
 
             total = coverage_total(self.config)
             coverage = Coverage(total.total, "pytest-cov" if total.total is not None else "", total.problem)
@@ -267,7 +271,6 @@ class GatePlugin:
                 verdict.findings,
                 tools=self.state.ledger.tools,
                 errors=verdict.errors,
-                suppressed=verdict.suppressed,
                 root=self.settings.root,
                 automation_prefix=self.settings.automation_id,
             )
@@ -287,9 +290,7 @@ class GatePlugin:
 
         sarif_path = self.settings.sarif_path
         try:
-            text = render_markdown(
-                verdict, sarif_path=str(sarif_path) if sarif_path else None, notes=self.state.sarif_notes
-            )
+            text = render_markdown(verdict, sarif_path=str(sarif_path) if sarif_path else None)
             write_text_atomic(markdown_path, text)
         except OSError as exc:
             self.write_problems.append(f"cannot write Markdown to {markdown_path}: {exc}")
@@ -310,7 +311,10 @@ class GatePlugin:
             terminal.currentfspath = None
         # The gate is a test like the others: counted, so progress ends at 100%
         # and a session of nothing but the gate is not "no tests collected".
-        self.session.testscollected += 1
+        from .compat import count_extra_test
+
+        if not self.cut_short:  # a cut-short session counts what it collected, not the gate
+            count_extra_test(self.session)
         hook.pytest_runtest_logstart(nodeid=GATE_NODEID, location=location)
         longrepr = None if verdict.passed else failure_text(verdict)
         props = [(f"stillme.{c.name}", f"{c.figure} (threshold {c.threshold})") for c in verdict.checks]

@@ -85,12 +85,12 @@ class SourceTracker:
     def not_run_errors(self) -> list[ScannerError]:
         """One error per source with items that were deselected or never ran."""
         deselected: dict[tuple[str, str], list[str]] = {}
-        for nodeid, source in self.dropped.items():
-            deselected.setdefault(source, []).append(nodeid)
+        for nodeid, pair in self.dropped.items():
+            deselected.setdefault(pair, []).append(nodeid)
         unrun: dict[tuple[str, str], list[str]] = {}
-        for nodeid, source in self.expected.items():
+        for nodeid, pair in self.expected.items():
             if nodeid not in self.ran:
-                unrun.setdefault(source, []).append(nodeid)
+                unrun.setdefault(pair, []).append(nodeid)
         errors = []
         for (source, asked), nodeids in sorted(deselected.items()):
             errors.append(

@@ -145,11 +145,25 @@ def _threshold_setting(category: str) -> Setting:
 
 #: The core's settings; scanners and stages add theirs through ``pytest_stillme_register``.
 CORE_SETTINGS: tuple[Setting, ...] = (
-    Setting("gate", s.boolean, False, "evaluate the stillme gate after the tests", "--stillme-gate", action="store_true"),
     Setting(
-        "sarif", s.path, None, f"write SARIF 2.1.0 here (default {DEFAULT_SARIF} when the gate is on)", "--stillme-sarif", "PATH"
+        "gate", s.boolean, False, "evaluate the stillme gate after the tests", "--stillme-gate", action="store_true"
     ),
-    Setting("markdown", s.path, None, "write a Markdown summary here (for $GITHUB_STEP_SUMMARY)", "--stillme-markdown", "PATH"),
+    Setting(
+        "sarif",
+        s.path,
+        None,
+        f"write SARIF 2.1.0 here (default {DEFAULT_SARIF} when the gate is on)",
+        "--stillme-sarif",
+        "PATH",
+    ),
+    Setting(
+        "markdown",
+        s.path,
+        None,
+        "write a Markdown summary here (for $GITHUB_STEP_SUMMARY)",
+        "--stillme-markdown",
+        "PATH",
+    ),
     Setting(
         "reports",
         s.paths,
@@ -174,10 +188,29 @@ CORE_SETTINGS: tuple[Setting, ...] = (
         "largest report read, in bytes (50M, 1G; default 256M): larger ones are refused unread",
     ),
     Setting(
-        "suppressions", s.path, None, f"file of accepted findings (default {DEFAULT_SUPPRESSIONS})", "--stillme-suppressions", "PATH"
+        "suppressions",
+        s.path,
+        None,
+        f"file of accepted findings (default {DEFAULT_SUPPRESSIONS})",
+        "--stillme-suppressions",
+        "PATH",
     ),
-    Setting("env", s.choice(*ENVIRONMENTS, what="environment"), "development", "policy profile: development, staging or production", "--stillme-env", "ENV"),
-    Setting("log_level", s.choice(*LOG_LEVELS, what="log level"), "warning", "log level of the plugin's own logger (default warning)", "--stillme-log-level", "LEVEL"),
+    Setting(
+        "env",
+        s.choice(*ENVIRONMENTS, what="environment"),
+        "development",
+        "policy profile: development, staging or production",
+        "--stillme-env",
+        "ENV",
+    ),
+    Setting(
+        "log_level",
+        s.choice(*LOG_LEVELS, what="log level"),
+        "warning",
+        "log level of the plugin's own logger (default warning)",
+        "--stillme-log-level",
+        "LEVEL",
+    ),
     Setting(
         "gate.coverage",
         _coverage,
@@ -195,7 +228,9 @@ CORE_SETTINGS: tuple[Setting, ...] = (
         "a finding whose severity is unknown: fail (default: it fails the gate at any threshold) "
         "or the severity to count it as",
     ),
-    Setting("automation_id", _automation, "stillme", "prefix of each SARIF run's automationDetails.id (default stillme)"),
+    Setting(
+        "automation_id", _automation, "stillme", "prefix of each SARIF run's automationDetails.id (default stillme)"
+    ),
     Setting(
         "scan",
         _scan,
@@ -342,7 +377,9 @@ def load_pyproject(root: Path) -> tuple[dict[str, Any], str]:
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read pyproject.toml: {exc.strerror or exc}"]) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError([f"{path}: cannot read pyproject.toml: not UTF-8 ({exc.reason} at byte {exc.start})"]) from None
+        raise ConfigError(
+            [f"{path}: cannot read pyproject.toml: not UTF-8 ({exc.reason} at byte {exc.start})"]
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: invalid TOML: {exc}"]) from None
     table = data.get("tool", {}).get("stillme", {})
@@ -392,6 +429,10 @@ def _flatten(
                 f"unknown key '{dotted}' in {section} of {where} (known: {', '.join(keys.known_in(prefix))})"
             )
     return flat
+
+
+def _fixed_layer(values: Mapping[str, Any], where: str) -> Layer:
+    return Layer(values, lambda d: where)
 
 
 def _ini_layer(
@@ -476,7 +517,8 @@ def load_settings(
     for name, sub in profiles.items():
         where = f"[tool.stillme.profiles.{name}] of {pyproject_name}"
         if name not in ENVIRONMENTS:
-            problems.append(f"unknown profile '{name}' in [tool.stillme.profiles] of {pyproject_name} (use {', '.join(ENVIRONMENTS)})")
+            use = ", ".join(ENVIRONMENTS)
+            problems.append(f"unknown profile '{name}' in [tool.stillme.profiles] of {pyproject_name} (use {use})")
         elif not isinstance(sub, dict):
             problems.append(f"{where} must be a table")
         else:
@@ -484,7 +526,7 @@ def load_settings(
             if flat.pop("env", None) is not None:
                 problems.append(f"'env' cannot be set in {where}: it chooses the profile")
             # Every profile is checked now, not when its environment first runs.
-            s.resolve(declared, [Layer(flat, lambda d, w=where: w)], problems)
+            s.resolve(declared, [_fixed_layer(flat, where)], problems)
             if name == env_name:
                 active = flat
 
