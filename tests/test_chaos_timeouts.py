@@ -361,7 +361,8 @@ def test_session_budget_stops_new_tests_and_writes_every_report(pytester: pytest
     result.stdout.fnmatch_lines_random(
         [
             "*Interrupted: stillme: session budget of 0.5 s spent after * s*",
-            "stillme: session budget of 0.5 s spent after * s; * of 6 tests not started (every report was still written)",
+            "stillme: session budget of 0.5 s spent after * s; * of 6 tests not started "
+            "(every report was still written)",
         ]
     )
     cases = junit_cases(pytester.path / "junit.xml")

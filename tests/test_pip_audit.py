@@ -489,7 +489,8 @@ def test_options_from_settings() -> None:
 
 def test_bad_settings_are_named_at_start_up(pytester: pytest.Pytester) -> None:
     pytester.makepyprojecttoml(
-        '[tool.stillme.pip-audit]\nservce = "x"\nservice = "nvd"\ntimeout = -1\nskip_editable = "maybe"\ntargets = [3]\n'
+        '[tool.stillme.pip-audit]\nservce = "x"\nservice = "nvd"\ntimeout = -1\n'
+        'skip_editable = "maybe"\ntargets = [3]\n'
     )
     result = pytester.runpytest("--stillme-scan", "pip-audit")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
