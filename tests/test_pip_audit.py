@@ -17,18 +17,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_stillme.core.findings import Finding, Location, Severity
-from pytest_stillme.scanners.pip_audit.audit import (
-    AuditResult,
-    AuditTarget,
-    PipAuditOptions,
+from pytest_stillme.readers.osv_snapshot import load_snapshot
+from pytest_stillme.readers.pip_audit import (
     PipAuditOutputError,
     Vulnerability,
-    audit,
     build_findings,
     merge_aliases,
     parse_pip_audit_json,
 )
-from pytest_stillme.scanners.pip_audit.osv import OsvServer, load_snapshot
+from pytest_stillme.scanners.pip_audit.audit import AuditResult, AuditTarget, PipAuditOptions, audit
+from pytest_stillme.scanners.pip_audit.osv_server import OsvServer
 
 from .test_osv import CVSS31_CRITICAL, CVSS31_MEDIUM, now_text, osv_record, write_snapshot
 

@@ -187,7 +187,7 @@ def _serve_asgi(app: Any) -> Iterator[str]:
         raise TargetError(
             "serving an ASGI app in process needs uvicorn: pip install uvicorn (or give a URL target)"
         ) from None
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

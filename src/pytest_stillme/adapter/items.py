@@ -90,8 +90,8 @@ class ReportItem(StillmeItem):
         self.stillme_asked_by = settings.origins.get("reports", "")
 
     def run_source(self) -> None:
-        from ..scanners.ingest import ReportError
-        from ..scanners.json_reports import read_report
+        from ..readers.base import ReportError
+        from ..readers.detect import read_report
 
         vuln_db = self.settings.get("pip-audit.vuln_db")
         try:
@@ -102,6 +102,8 @@ class ReportItem(StillmeItem):
                 tool_categories=self.settings.tool_categories,
                 default_category=self.settings.report_category,
                 vuln_db=self.settings.resolve(str(vuln_db)) if vuln_db else None,
+                max_bytes=int(self.settings.get("max_report_size")),
+                honour_suppressions=bool(self.settings.get("report_suppressions", True)),
             )
         except ReportError as exc:
             record_error(
@@ -112,7 +114,7 @@ class ReportItem(StillmeItem):
             raise FindingsFailure(f"cannot ingest report {exc}") from None
         for name, version in result.tools.items():
             note_tool(self, name, version)
-        for finding in result.findings:
+        for finding in (*result.findings, *result.suppressed):
             record_finding(self.config, finding, self)
         for error in result.errors:
             record_error(self.config, error, self)

@@ -411,7 +411,7 @@ class ScannerRun:
                 self._scan(chunk)
 
     def _scan(self, chunk: _Chunk) -> None:
-        request = ScanRequest(self.request.root, self.request.options, chunk.targets)
+        request = ScanRequest(self.request.root, self.request.options, chunk.targets, self.request.service)
         try:
             func = self.spec.function("run")
             assert func is not None  # ScannerSpec.run is required

@@ -271,6 +271,7 @@ class GatePlugin:
                 verdict.findings,
                 tools=self.state.ledger.tools,
                 errors=verdict.errors,
+                suppressed=verdict.suppressed,
                 root=self.settings.root,
                 automation_prefix=self.settings.automation_id,
             )
@@ -290,7 +291,9 @@ class GatePlugin:
 
         sarif_path = self.settings.sarif_path
         try:
-            text = render_markdown(verdict, sarif_path=str(sarif_path) if sarif_path else None)
+            text = render_markdown(
+                verdict, sarif_path=str(sarif_path) if sarif_path else None, notes=self.state.sarif_notes
+            )
             write_text_atomic(markdown_path, text)
         except OSError as exc:
             self.write_problems.append(f"cannot write Markdown to {markdown_path}: {exc}")

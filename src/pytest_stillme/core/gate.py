@@ -159,6 +159,9 @@ def evaluate(policy: Policy, ledger: Ledger, coverage: Coverage | None) -> Verdi
     suppressed: list[Finding] = []
     used: set[int] = set()
     for finding in ledger.findings:
+        if finding.suppressed_by:  # the tool itself suppressed it (SARIF suppressions): counted, not gated
+            suppressed.append(finding)
+            continue
         suppression = policy.suppression_for(finding)
         if suppression is None:
             active.append(finding)
