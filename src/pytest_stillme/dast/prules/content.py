@@ -1,0 +1,421 @@
+"""Passive rules on response bodies: error disclosure, private IPs, timestamps, comments, forms, scripts.
+
+Conditions follow ZAP's rules of the same ids at their default threshold:
+application errors (90022) on HTTP 500 (low) or a known error message in a
+non-404 body (medium); debug messages (10023) case-insensitively in text
+responses that are not JavaScript; private IPv4 addresses (2) other than the
+requested host; Unix timestamps (10096) within ten years of now in the body
+and the headers ZAP does not skip; suspicious words (10027) in HTML comments,
+script elements and JavaScript; forms without an anti-CSRF token (10202);
+scripts and stylesheets from other hosts without integrity (10017, 90003).
+The message lists are stillme's own selection of the common signatures.  No pytest here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from urllib.parse import urljoin, urlsplit
+
+from ..page import Exchange
+from .base import HIGH, INFO, LOW, MEDIUM, Hit, PassiveRule, alert_type
+
+__all__ = ["RULES"]
+
+# -- 90022 Application Error Disclosure, 10023 Debug Error Messages -------------------------------
+
+_APP_ERRORS = (
+    "Microsoft OLE DB Provider for ODBC Drivers",
+    "Microsoft OLE DB Provider for SQL Server",
+    "ODBC Microsoft Access Driver",
+    "ODBC SQL Server Driver",
+    "supplied argument is not a valid MySQL result",
+    "You have an error in your SQL syntax",
+    "Unclosed quotation mark before the character string",
+    "java.lang.NumberFormatException: For input string:",
+    "ERROR: parser: parse error at or near",
+    "SQL command not properly ended",
+    "unexpected end of SQL command",
+    "Supplied argument is not a valid PostgreSQL result",
+    "Error Occurred While Processing Request",
+    "internal error",
+    "ASP.NET is configured to show verbose error messages",
+    "Active Server Pages error",
+    "Error Diagnostic Information",
+    "Internal Server Error",
+    "Microsoft VBScript runtime error",
+    "PHP Parse error",
+    "PHP Warning",
+    "PHP Error",
+    "Warning: mysql_query()",
+    "Warning: Cannot modify header information - headers already sent",
+    "Traceback (most recent call last)",
+    "SyntaxError: Unexpected token",
+    "JDBC Driver",
+    "ORA-00933",
+    "Servlet Error</title>",
+)
+_APP_ERROR = re.compile("|".join(re.escape(s) for s in _APP_ERRORS) + r"|ORA-\d{4,5}:\s")
+_DEBUG_MESSAGES = (
+    "Error Occurred While Processing Request",
+    "Internal Server Error",
+    "test page for apache",
+    "failed to open stream: HTTP request failed!",
+    "Parse error: parse error, unexpected T_VARIABLE",
+    "PHP Parse error",
+    "PHP Warning",
+    "PHP Error",
+    "Warning: Cannot modify header information - headers already sent",
+    "mysql error is",
+    "servlet error:",
+    "Under construction",
+    "Warning: Division by zero in",
+    "Fatal error: Call to undefined function",
+    "access denied for user",
+    "incorrect syntax near",
+    "Unclosed quotation mark before the character string",
+    "There seems to have been a problem with the",
+    "This error page might contain sensitive information because ASP.NET",
+)
+_DEBUG = re.compile("|".join(re.escape(s) for s in _DEBUG_MESSAGES), re.IGNORECASE)
+
+
+def _application_error(ex: Exchange) -> Iterator[Hit]:
+    if ex.status == 500:
+        yield Hit("90022", evidence=ex.status_line(), risk=LOW)
+        return
+    if ex.status == 404 or "application/wasm" in ex.content_type or not ex.body:
+        return
+    found = _APP_ERROR.search(ex.text)
+    if found:
+        yield Hit("90022", evidence=found.group(0))
+
+
+def _debug_errors(ex: Exchange) -> Iterator[Hit]:
+    if ex.is_javascript or not ex.body or not ex.is_text:
+        return
+    found = _DEBUG.search(ex.text)
+    if found:
+        yield Hit("10023", evidence=found.group(0))
+
+
+# -- 2 Private IP Disclosure -------------------------------------------------------------------
+
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1?[0-9]{1,2})"
+_PRIVATE_IP = re.compile(
+    rf"(\b10\.(?:{_OCTET}\.){{2}}{_OCTET}\b|\b172\.(?:3[01]|2[0-9]|1[6-9])\.{_OCTET}\.{_OCTET}\b"
+    rf"|\b192\.168\.{_OCTET}\.{_OCTET}\b|\bip-10-(?:{_OCTET}-){{2}}{_OCTET}\b"
+    rf"|\bip-172-(?:3[01]|2[0-9]|1[6-9])-{_OCTET}-{_OCTET}\b|\bip-192-168-{_OCTET}-{_OCTET}\b)"
+    r"(:(?:0|[1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65(?:[0-4]\d{2}|5[0-2]\d|53[0-5]))\b)?"
+)
+
+
+def _private_ip(ex: Exchange) -> Iterator[Hit]:
+    if not ex.body:
+        return
+    found = [m.group(0) for m in _PRIVATE_IP.finditer(ex.text) if m.group(1).lower() != ex.host]
+    if found:
+        yield Hit("2", evidence=found[0], other="\n".join(dict.fromkeys(found)))
+
+
+# -- 10096 Timestamp Disclosure ------------------------------------------------------------------
+
+_TIMESTAMP = re.compile(r"\b(?:1\d|2[0-2])\d{8}\b(?!%)")
+_SKIPPED_HEADERS = frozenset(
+    {
+        "keep-alive",
+        "cache-control",
+        "etag",
+        "age",
+        "strict-transport-security",
+        "report-to",
+        "nel",
+        "expect-ct",
+        "ratelimit-reset",
+        "x-ratelimit-reset",
+        "x-rate-limit-reset",
+    }
+)
+_Y2038 = 2147483647
+
+
+def _timestamps(ex: Exchange) -> Iterator[Hit]:
+    if ex.is_font:
+        return
+    now = dt.datetime.now(dt.timezone.utc)
+    low = (now - dt.timedelta(days=3653)).timestamp()
+    high = min(_Y2038, (now + dt.timedelta(days=3653)).timestamp())
+    headers = "\n".join(f"{n}: {v}" for n, v in ex.headers if n.lower() not in _SKIPPED_HEADERS)
+    seen: set[str] = set()
+    for haystack in (headers, ex.text if ex.body else ""):
+        for match in _TIMESTAMP.finditer(haystack):
+            value = match.group(0)
+            if value in seen or not low <= int(value) <= high:
+                continue
+            seen.add(value)
+            when = dt.datetime.fromtimestamp(int(value), dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+            yield Hit("10096", evidence=value, other=f"{value}, which evaluates to: {when} (UTC)")
+
+
+# -- 10027 Suspicious Comments -------------------------------------------------------------------
+
+_WORDS = (
+    "TODO",
+    "FIXME",
+    "BUG",
+    "BUGS",
+    "XXX",
+    "QUERY",
+    "DB",
+    "ADMIN",
+    "ADMINISTRATOR",
+    "USER",
+    "USERNAME",
+    "SELECT",
+    "WHERE",
+    "FROM",
+    "LATER",
+)
+_SUSPICIOUS = [(word, re.compile(rf"\b{word}\b", re.IGNORECASE)) for word in _WORDS]
+
+
+def _suspicious_comments(ex: Exchange) -> Iterator[Hit]:
+    if not ex.body or not ex.is_text:
+        return
+    pieces: list[tuple[str, int]]
+    if ex.is_javascript:
+        pieces = [(line, LOW) for line in ex.text.split("\n")]
+    elif ex.is_html:
+        page = ex.page
+        pieces = [(c, MEDIUM) for c in page.comments] + [(s, LOW) for s in page.scripts]
+    else:
+        return
+    found: dict[str, tuple[str, str, int, int]] = {}
+    for text, confidence in pieces:
+        for word, pattern in _SUSPICIOUS:
+            match = pattern.search(text)
+            if match:
+                first = found.get(word)
+                count = first[3] + 1 if first else 1
+                found[word] = (match.group(0), first[1] if first else text, first[2] if first else confidence, count)
+                break  # one word per comment, as ZAP counts them
+    for word, (evidence, detail, confidence, count) in found.items():
+        shown = detail[:128]
+        other = f"The word {word!r} was found in {count} place(s); the first: {shown}"
+        yield Hit("10027", evidence=evidence, other=other, confidence=confidence)
+
+
+# -- 10202 Absence of Anti-CSRF Tokens -----------------------------------------------------------
+
+CSRF_TOKEN_NAMES = (
+    "anticsrf",
+    "CSRFToken",
+    "__RequestVerificationToken",
+    "csrfmiddlewaretoken",
+    "authenticity_token",
+    "OWASP_CSRFTOKEN",
+    "anoncsrf",
+    "csrf_token",
+    "_csrf",
+    "_csrfSecret",
+    "__csrf_magic",
+    "CSRF",
+    "_token",
+    "_csrf_token",
+    "_csrfToken",
+)
+_TOKENS = frozenset(name.lower() for name in CSRF_TOKEN_NAMES)
+
+
+def _anti_csrf(ex: Exchange) -> Iterator[Hit]:
+    if not ex.is_html or not ex.body:
+        return
+    for number, form in enumerate(ex.page.forms, start=1):
+        if not form.has_parent:
+            continue  # no enclosing element: likely not HTML at all (a script building markup)
+        names = [name for name, _, _ in form.fields]
+        if any(n.lower() in _TOKENS for n in names + form.ids):
+            continue
+        listed = '" "'.join(sorted(set(form.ids + names), key=str.lower))
+        other = (
+            f"No known Anti-CSRF token [{', '.join(CSRF_TOKEN_NAMES)}] was found in the following HTML form: "
+            f'[Form {number}: "{listed}" ].'
+        )
+        yield Hit("10202", evidence=form.start_tag, other=other)
+
+
+# -- 10017 Cross-Domain JavaScript Source File Inclusion, 90003 Sub Resource Integrity --------------
+
+
+def _foreign(ex: Exchange, url: str) -> str:
+    """The absolute URL when it is on another host than the page, else ""."""
+    absolute = urljoin(ex.url, url)
+    host = (urlsplit(absolute).hostname or "").lower()
+    return absolute if host and host != ex.host else ""
+
+
+def _cross_domain_script(ex: Exchange) -> Iterator[Hit]:
+    if not ex.is_html or not ex.body:
+        return
+    for kind, src, integrity in ex.page.resources:
+        if kind == "script" and not integrity.strip() and _foreign(ex, src):
+            yield Hit("10017", param=src, evidence=f'<script src="{src}">')
+
+
+def _subresource_integrity(ex: Exchange) -> Iterator[Hit]:
+    if not ex.is_html or not ex.body:
+        return
+    for kind, src, integrity in ex.page.resources:
+        if not integrity.strip() and _foreign(ex, src):
+            tag = f'<script src="{src}">' if kind == "script" else f'<link rel="stylesheet" href="{src}">'
+            yield Hit("90003", evidence=tag)
+
+
+RULES: tuple[PassiveRule, ...] = (
+    PassiveRule(
+        "2",
+        "Private IP Disclosure",
+        (
+            alert_type(
+                "2",
+                "Private IP Disclosure",
+                LOW,
+                MEDIUM,
+                497,
+                13,
+                "The response shows a private (RFC 1918) IP address or an EC2 private host name: a map of the "
+                "internal network for an attacker.",
+                "Remove private addresses from responses.",
+                "https://tools.ietf.org/html/rfc1918",
+            ),
+        ),
+        _private_ip,
+    ),
+    PassiveRule(
+        "10017",
+        "Cross-Domain JavaScript Source File Inclusion",
+        (
+            alert_type(
+                "10017",
+                "Cross-Domain JavaScript Source File Inclusion",
+                LOW,
+                MEDIUM,
+                829,
+                15,
+                "The page runs scripts from another host: whoever controls that host controls the page.",
+                "Serve scripts from your own origin, or pin them with an integrity attribute.",
+            ),
+        ),
+        _cross_domain_script,
+    ),
+    PassiveRule(
+        "10023",
+        "Information Disclosure - Debug Error Messages",
+        (
+            alert_type(
+                "10023",
+                "Information Disclosure - Debug Error Messages",
+                LOW,
+                MEDIUM,
+                1295,
+                13,
+                "The response holds an error or debug message of the server or framework.",
+                "Switch debug output off in production and answer errors with a generic page.",
+            ),
+        ),
+        _debug_errors,
+    ),
+    PassiveRule(
+        "10027",
+        "Information Disclosure - Suspicious Comments",
+        (
+            alert_type(
+                "10027",
+                "Information Disclosure - Suspicious Comments",
+                INFO,
+                MEDIUM,
+                615,
+                13,
+                "A comment or script holds words (TODO, FIXME, SELECT, ADMIN...) that may help an attacker; "
+                "in scripts the whole content is matched, not only comments.",
+                "Remove comments that say how the application works from what the browser receives.",
+            ),
+        ),
+        _suspicious_comments,
+    ),
+    PassiveRule(
+        "10096",
+        "Timestamp Disclosure",
+        (
+            alert_type(
+                "10096",
+                "Timestamp Disclosure - Unix",
+                LOW,
+                LOW,
+                497,
+                13,
+                "The response holds a Unix timestamp; check that it discloses nothing sensitive.",
+                "Make sure the timestamp is not sensitive and cannot be combined into exploitable patterns.",
+                "https://cwe.mitre.org/data/definitions/200.html",
+            ),
+        ),
+        _timestamps,
+    ),
+    PassiveRule(
+        "10202",
+        "Absence of Anti-CSRF Tokens",
+        (
+            alert_type(
+                "10202",
+                "Absence of Anti-CSRF Tokens",
+                MEDIUM,
+                LOW,
+                352,
+                9,
+                "An HTML form carries no anti-CSRF token, so another site may submit it in a logged-in user's name.",
+                "Add a per-session or per-request token to every state-changing form and check it on the server "
+                "(most frameworks have this built in).",
+                "https://cheatsheetseries.owasp.org/cheatsheets/Cross-Site_Request_Forgery_Prevention_Cheat_Sheet.html",
+            ),
+        ),
+        _anti_csrf,
+    ),
+    PassiveRule(
+        "90003",
+        "Sub Resource Integrity Attribute Missing",
+        (
+            alert_type(
+                "90003",
+                "Sub Resource Integrity Attribute Missing",
+                MEDIUM,
+                HIGH,
+                345,
+                15,
+                "A script or stylesheet from another host is loaded without an integrity attribute, so a change "
+                "there changes this page.",
+                "Add integrity (and crossorigin) attributes to resources served by other hosts.",
+                "https://developer.mozilla.org/en-US/docs/Web/Security/Subresource_Integrity",
+            ),
+        ),
+        _subresource_integrity,
+    ),
+    PassiveRule(
+        "90022",
+        "Application Error Disclosure",
+        (
+            alert_type(
+                "90022",
+                "Application Error Disclosure",
+                MEDIUM,
+                MEDIUM,
+                550,
+                13,
+                "The response holds an application error message (or is an HTTP 500), which may disclose "
+                "stack traces, queries or paths.",
+                "Answer errors with a generic message and log the details on the server.",
+            ),
+        ),
+        _application_error,
+    ),
+)
