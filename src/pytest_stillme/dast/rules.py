@@ -114,8 +114,8 @@ def parse_rule_config(text: str, *, source: str = "rules", default: str = "WARN"
     levels: dict[str, str] = {}
     messages: dict[str, str] = {}
     scope: dict[str, list[re.Pattern[str]]] = {}
-    for number, raw in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
-        line = raw.rstrip("\r\n")
+    for number, raw in enumerate(text.lstrip("\ufeff").split("\n"), start=1):
+        line = raw.rstrip("\r")
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         fields = line.rstrip().split("\t")

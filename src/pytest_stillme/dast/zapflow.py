@@ -153,7 +153,7 @@ class ZapRun:
             self.fail(
                 f"ZAP did not start the Ajax spider: it answered {started!r}", "is the Ajax spider add-on installed?"
             )
-        limit = time.monotonic() + self.bounds.ajax
+        started = time.monotonic()
         polls = 0
         while True:
             status = self.call("tell the Ajax spider's status", lambda z: z.ajaxSpider.status)
@@ -163,11 +163,13 @@ class ZapRun:
                 return
             polls += 1
             LOG.info("zap: Ajax spider running, %s resources so far", found)
-            if time.monotonic() > min(limit, self.bounds.deadline):
-                self.call("stop the Ajax spider", lambda z: z.ajaxSpider.stop())
+            setting = self._ran_out(started, self.bounds.ajax, "zap.ajax_minutes")
+            if setting:
+                self._stop("the Ajax spider", lambda z: z.ajaxSpider.stop())
                 self.fail(
-                    f"the Ajax spider was still running after {self.bounds.ajax:g} s ({polls} checks)",
-                    "raise zap.ajax_minutes, or leave zap.ajax_spider off",
+                    f"the Ajax spider was still running after {time.monotonic() - started:.1f} s ({polls} checks): "
+                    "the wait ran out",
+                    f"raise {setting}, or leave zap.ajax_spider off",
                 )
             time.sleep(self.bounds.poll)
 
@@ -188,7 +190,7 @@ class ZapRun:
         )
 
     def passive_wait(self) -> None:
-        limit = time.monotonic() + self.bounds.passive
+        started = time.monotonic()
         polls = 0
         while True:
             left = _int(self.call("count the records left to passive scan", lambda z: z.pscan.records_to_scan))
@@ -199,11 +201,12 @@ class ZapRun:
                 return
             polls += 1
             LOG.info("zap: passive scan, %d records left", left)
-            if time.monotonic() > min(limit, self.bounds.deadline):
+            setting = self._ran_out(started, self.bounds.passive, "zap.passive_wait")
+            if setting:
                 self.fail(
-                    f"ZAP's passive scan still had {left} records to scan after {self.bounds.passive:g} s "
+                    f"ZAP's passive scan still had {left} records to scan after {time.monotonic() - started:.1f} s "
                     f"({polls} checks): the wait ran out",
-                    "raise zap.passive_wait (a large site needs longer), or spider less (zap.spider_minutes)",
+                    f"raise {setting} (a large site needs longer), or spider less (zap.spider_minutes)",
                 )
             time.sleep(self.bounds.poll)
 
@@ -231,10 +234,24 @@ class ZapRun:
             self.fail("ZAP returned an empty JSON report", "look at ZAP's log: the report add-on may be missing")
         return text
 
+    def _stop(self, what: str, stop: Callable[[Any], Any]) -> None:
+        """Best effort, past any deadline: a scan left running would go on loading the target."""
+        try:
+            self.client.call(f"stop {what}", stop)
+        except ZapCallError as exc:
+            LOG.warning("zap: could not stop %s: %s", what, exc)
+
+    def _ran_out(self, started: float, bound: float, setting: str) -> str:
+        """The setting whose bound has passed ("" while both have time left): the step's, or zap.timeout."""
+        now = time.monotonic()
+        if now > self.bounds.deadline:
+            return "zap.timeout"
+        return setting if now - started > bound else ""
+
     def _wait_percent(
         self, what: str, status: Callable[[Any], Any], bound: float, *, stop: Callable[[Any], Any], setting: str
     ) -> None:
-        limit = time.monotonic() + bound
+        started = time.monotonic()
         polls = 0
         while True:
             percent = _int(self.call(f"tell the {what}'s progress", status))
@@ -244,11 +261,13 @@ class ZapRun:
             if percent >= 100:
                 return
             polls += 1
-            if time.monotonic() > min(limit, self.bounds.deadline):
-                self.call(f"stop the {what}", stop)
+            which = self._ran_out(started, bound, setting)
+            if which:
+                self._stop(f"the {what}", stop)
                 self.fail(
-                    f"the {what} was at {percent}% after {bound:g} s ({polls} checks): the wait ran out",
-                    f"raise {setting} (or zap.timeout), or make the site smaller",
+                    f"the {what} was at {percent}% after {time.monotonic() - started:.1f} s ({polls} checks): "
+                    "the wait ran out",
+                    f"raise {which}, or make the site smaller",
                 )
             time.sleep(self.bounds.poll)
 
