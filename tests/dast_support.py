@@ -453,7 +453,7 @@ def serve_zap(script: ZapScript | None = None) -> Iterator[tuple[str, FakeZap]]:
     """Run a :class:`FakeZap` on a free loopback port; yield its address (``http://127.0.0.1:PORT``) and it."""
     server = _Server(("127.0.0.1", 0), _Handler)
     server.zap = FakeZap(script)
-    thread = threading.Thread(target=server.serve_forever, name="fake-zap", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), name="fake-zap", daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", server.zap
