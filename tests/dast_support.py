@@ -561,3 +561,11 @@ GOOD = Site(
     },
     headers=GOOD_HEADERS,
 )
+
+#: A chain of 50 linked pages, for the crawl's bounds.
+LINKED = Site(
+    {
+        "/": (200, [HTML], '<a href="/p0">start</a>'),
+        **{f"/p{n}": (200, [HTML], f'<a href="/p{n + 1}">next</a>') for n in range(50)},
+    }
+)

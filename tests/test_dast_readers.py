@@ -39,7 +39,8 @@ def test_every_instance_is_a_finding_with_zaps_risk_confidence_and_ids(report: d
     assert csp.category == "dast"
     assert csp.tool == "zap"
     assert csp.rule.cwe == (693,)
-    assert "WASC-15" in csp.rule.tags and "zap-plugin-10038" in csp.rule.tags
+    assert "WASC-15" in csp.rule.tags
+    assert "zap-plugin-10038" in csp.rule.tags
     assert csp.rule.help_uri == "https://www.zaproxy.org/docs/alerts/10038-1/"
     assert csp.rule.full_description == "Content Security Policy (CSP) Header Not Set.\nSecond paragraph."
     assert csp.fix == "Fix it."
@@ -69,9 +70,7 @@ def test_zaps_out_of_date_alert_is_left_out_with_a_note(report: dict[str, Any]) 
 
 
 def test_the_rule_file_applies_to_reports_too(report: dict[str, Any]) -> None:
-    rules = parse_rule_config(
-        "10036\tIGNORE\t(Server)\n90022\tOUTOFSCOPE\t.*/robots\\.txt$\n", source="rules.tsv"
-    )
+    rules = parse_rule_config("10036\tIGNORE\t(Server)\n90022\tOUTOFSCOPE\t.*/robots\\.txt$\n", source="rules.tsv")
     result = parse_zap_json(report, source="zap.json", rules=rules)
     ids = Counter(f.rule.id for f in result.findings)
     assert "10036-2" not in ids
@@ -106,14 +105,22 @@ def test_a_report_without_sites_is_an_error_not_a_pass() -> None:
         ([], "not a ZAP report: the top level is an array"),
         ({"version": "2.1.0", "runs": []}, "not a ZAP report: a JSON object with keys runs, version"),
         ({"@version": "2", "site": "x"}, "site: expected an array of sites, got a string"),
-        ({"@version": "2", "site": [{"alerts": [{"riskcode": "2", "name": "x"}]}]},
-         "site[0].alerts[0].pluginid: missing"),
-        ({"@version": "2", "site": [{"alerts": [{"pluginid": "1", "riskcode": "9", "name": "x"}]}]},
-         "site[0].alerts[0].riskcode: unknown risk '9'"),
-        ({"@version": "2", "site": [{"alerts": [{"pluginid": "abc", "riskcode": "1", "name": "x"}]}]},
-         "expected a plugin id (a number), got 'abc'"),
-        ({"@version": "2", "site": [{"alerts": [{"pluginid": "1", "riskcode": "1", "name": "x", "instances": {}}]}]},
-         "site[0].alerts[0].instances: expected an array, got an object"),
+        (
+            {"@version": "2", "site": [{"alerts": [{"riskcode": "2", "name": "x"}]}]},
+            "site[0].alerts[0].pluginid: missing",
+        ),
+        (
+            {"@version": "2", "site": [{"alerts": [{"pluginid": "1", "riskcode": "9", "name": "x"}]}]},
+            "site[0].alerts[0].riskcode: unknown risk '9'",
+        ),
+        (
+            {"@version": "2", "site": [{"alerts": [{"pluginid": "abc", "riskcode": "1", "name": "x"}]}]},
+            "expected a plugin id (a number), got 'abc'",
+        ),
+        (
+            {"@version": "2", "site": [{"alerts": [{"pluginid": "1", "riskcode": "1", "name": "x", "instances": {}}]}]},
+            "site[0].alerts[0].instances: expected an array, got an object",
+        ),
     ],
 )
 def test_what_is_not_a_zap_report_is_rejected_clearly(data: Any, problem: str) -> None:
@@ -147,10 +154,15 @@ def test_the_xml_report_gives_the_same_findings(report: dict[str, Any]) -> None:
         (b"", "the file is empty"),
         (b"<OWASPZAPReport><site>", "not well-formed XML (line 1"),
         (b"<testsuites/>", "the root element is <testsuites>"),
-        (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]><OWASPZAPReport>&a;</OWASPZAPReport>',
-         "refusing the XML report"),
-        (b"<OWASPZAPReport><site name='x'><alerts><alertitem><pluginid>1</pluginid><name>n</name>"
-         b"<riskcode>7</riskcode></alertitem></alerts></site></OWASPZAPReport>", "unknown risk '7'"),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]><OWASPZAPReport>&a;</OWASPZAPReport>',
+            "refusing the XML report",
+        ),
+        (
+            b"<OWASPZAPReport><site name='x'><alerts><alertitem><pluginid>1</pluginid><name>n</name>"
+            b"<riskcode>7</riskcode></alertitem></alerts></site></OWASPZAPReport>",
+            "unknown risk '7'",
+        ),
     ],
 )
 def test_bad_xml_is_rejected_clearly(raw: bytes, problem: str) -> None:
@@ -182,6 +194,8 @@ def test_any_alert_list_is_read_or_rejected_with_a_report_error(alerts: list[dic
     try:
         result = parse_zap_json(data, source="h.json")
     except ReportError as exc:
-        assert str(exc).startswith("h.json: not a valid ZAP JSON report: site[0].alerts[")
+        problem = str(exc)
     else:
+        problem = ""
         assert all(0 <= f.severity <= 3 for f in result.findings)
+    assert not problem or problem.startswith("h.json: not a valid ZAP JSON report: site[0].alerts[")

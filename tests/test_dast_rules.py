@@ -110,7 +110,10 @@ _LEVEL = st.sampled_from(["IGNORE", "INFO", "WARN", "FAIL", "PASS"])
 _ID = st.integers(min_value=0, max_value=200_000).map(str)
 
 
-@given(st.dictionaries(_ID, _LEVEL, max_size=20), st.text(alphabet=st.characters(blacklist_characters="\t\r\n"), max_size=30))
+@given(
+    st.dictionaries(_ID, _LEVEL, max_size=20),
+    st.text(alphabet=st.characters(blacklist_characters="\t\r\n"), max_size=30),
+)
 def test_any_well_formed_file_round_trips(levels: dict[str, str], text: str) -> None:
     body = "".join(f"{rule}\t{level}\t({text})\n" for rule, level in levels.items())
     rules = parse_rule_config(body)
@@ -122,4 +125,7 @@ def test_any_text_parses_or_fails_clearly(text: str) -> None:
     try:
         parse_rule_config(text, source="f")
     except RuleFileError as exc:
-        assert str(exc).startswith("f:")
+        problem = str(exc)
+    else:
+        problem = "f:"
+    assert problem.startswith("f:")

@@ -9,6 +9,7 @@ a report that cannot be written.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,8 @@ from typing import Any
 import pytest
 
 from pytest_stillme.core.findings import Severity
-from pytest_stillme.dast.zap import discover, item_keys, run, split_by_item, zap_target
 from pytest_stillme.dast.rules import RuleConfig, parse_rule_config
+from pytest_stillme.dast.zap import discover, item_keys, run, split_by_item, zap_target
 from pytest_stillme.readers.zap import parse_zap_json
 from pytest_stillme.scanners.api import ScanRequest, ScanResult
 from pytest_stillme.scanners.process import ToolFailure
@@ -35,9 +36,7 @@ def target() -> Iterator[str]:
         yield url
 
 
-def scan(
-    tmp_path: Path, api: str, target: str, script_options: dict[str, Any] | None = None
-) -> ScanResult:
+def scan(tmp_path: Path, api: str, target: str, script_options: dict[str, Any] | None = None) -> ScanResult:
     options = {**FAST, "api": api, **(script_options or {})}
     request = ScanRequest(root=tmp_path, options=options, service=ServiceTarget(url=target))
     found = discover(request)
@@ -62,8 +61,10 @@ def test_a_baseline_gives_one_result_per_alert_type(tmp_path: Path, target: str)
     assert sequence[-1] == "core/view/alerts/"
     assert {key for _, _, key in zap.calls} == {API_KEY}
     by_item = {s.source: s.findings for s in result.sources}
-    assert len(by_item["10038-1"]) == 4 and all(f.severity is Severity.MEDIUM for f in by_item["10038-1"])
-    assert len(by_item["10049-1"]) == 4 and len(by_item["10049-3"]) == 4  # one plugin, two alert types
+    assert len(by_item["10038-1"]) == 4
+    assert all(f.severity is Severity.MEDIUM for f in by_item["10038-1"])
+    assert len(by_item["10049-1"]) == 4
+    assert len(by_item["10049-3"]) == 4
     assert by_item["10010"] == ()  # an alert type ZAP did not raise: a passing item
     assert all(f.tool == "zap" and f.tool_version == "2.16.1" for f in result.findings)
     assert not any(f.rule.id == "10116" for f in result.findings)
@@ -82,7 +83,9 @@ def test_wrong_and_missing_api_keys(tmp_path: Path, target: str) -> None:
     with serve_zap() as (api, zap):
         wrong = scan(tmp_path, api, target, {"api_key": "nope"})
         missing = scan(tmp_path, api, target, {"api_key": ""})
-    assert wrong.errors[0].message == f"ZAP at {api} rejected the API key: ZAP refused the call: Bad API Key (bad_api_key)"
+    assert (
+        wrong.errors[0].message == f"ZAP at {api} rejected the API key: ZAP refused the call: Bad API Key (bad_api_key)"
+    )
     assert "ZAP_API_KEY" in wrong.errors[0].hint
     assert missing.errors[0].message.startswith(f"ZAP at {api} needs an API key, and none was given")
     assert calls(zap) == ["core/view/version/", "core/view/version/"]  # nothing else was tried
@@ -150,7 +153,9 @@ def test_the_rule_file_keeps_ignored_rules_out_of_items_findings_and_the_report(
     assert not any(f.rule.id.startswith("10036") for f in result.findings)
     written = json.loads((tmp_path / "out" / "zap.json").read_text())
     refs = {a["alertRef"] for a in written["site"][0]["alerts"]}
-    assert "10036-2" not in refs and "10116" not in refs and "10038-1" in refs
+    assert "10036-2" not in refs
+    assert "10116" not in refs
+    assert "10038-1" in refs
     # The artifact reads back to the same findings.
     assert len(parse_zap_json(written, source="zap.json").findings) == len(result.findings)
 
@@ -159,11 +164,16 @@ def test_a_report_zap_does_not_give_is_an_error(tmp_path: Path, target: str) -> 
     with serve_zap(ZapScript(report="garbage")) as (api, _):
         result = scan(tmp_path, api, target, {"report": "zap.json"})
     (error,) = result.errors
-    assert error.message == f"ZAP's JSON report was not written to {tmp_path / 'zap.json'}: ZAP returned something that is not JSON"
+    assert (
+        error.message
+        == f"ZAP's JSON report was not written to {tmp_path / 'zap.json'}: ZAP returned something that is not JSON"
+    )
     assert result.findings  # the findings themselves are still there
     with serve_zap(ZapScript(report="error")) as (api, _):
         failed = scan(tmp_path, api, target, {"report": "zap.json"})
-    assert failed.errors[0].message.startswith("ZAP failed to write its JSON report: ZAP refused the call: Internal Error")
+    assert failed.errors[0].message.startswith(
+        "ZAP failed to write its JSON report: ZAP refused the call: Internal Error"
+    )
     assert not (tmp_path / "zap.json").exists()
 
 
@@ -171,7 +181,9 @@ def test_discovery_is_static_and_follows_settings() -> None:
     rules = parse_rule_config("10038\tIGNORE\t(CSP)\n40012\tFAIL\t(XSS)\n")
     plain = item_keys(RuleConfig(), active=False, include_out_of_date=False)
     assert plain == item_keys(RuleConfig(), active=False, include_out_of_date=False)
-    assert "10038-1" in plain and "10116" not in plain and "40012" not in plain
+    assert "10038-1" in plain
+    assert "10116" not in plain
+    assert "40012" not in plain
     assert "10116" in item_keys(RuleConfig(), active=False, include_out_of_date=True)
     assert "40018" in item_keys(RuleConfig(), active=True, include_out_of_date=False)
     ruled = item_keys(rules, active=False, include_out_of_date=False)
@@ -183,8 +195,10 @@ def test_alert_types_without_an_item_keep_their_findings(tmp_path: Path, target:
     with serve_zap() as (api, _):
         result = scan(tmp_path, api, target)
     findings = result.findings
-    moved = [f.__class__(**{**f.__dict__, "rule": f.rule.__class__(**{**f.rule.__dict__, "id": rid})}) for f, rid in
-             zip(findings[:2], ("10055-99", "99999"), strict=True)]
+    moved = [
+        f.__class__(**{**f.__dict__, "rule": f.rule.__class__(**{**f.rule.__dict__, "id": rid})})
+        for f, rid in zip(findings[:2], ("10055-99", "99999"), strict=True)
+    ]
     sources = {s.source: s.findings for s in split_by_item(tuple(moved), ["10055", "10038-1"])}
     assert [f.rule.id for f in sources["10055"]] == ["10055-99"]  # its plugin's item
     assert [f.rule.id for f in sources["99999"]] == ["99999"]  # a result of its own: the status item carries it
@@ -192,9 +206,11 @@ def test_alert_types_without_an_item_keep_their_findings(tmp_path: Path, target:
 
 def test_where_zap_reaches_the_target() -> None:
     assert zap_target("http://127.0.0.1:8123", "", allow_remote=False) == "http://127.0.0.1:8123"
-    assert zap_target("http://127.0.0.1:8123", "http://172.17.0.1:{port}", allow_remote=False) == "http://172.17.0.1:8123"
+    assert (
+        zap_target("http://127.0.0.1:8123", "http://172.17.0.1:{port}", allow_remote=False) == "http://172.17.0.1:8123"
+    )
     assert zap_target("http://127.0.0.1:8123", "http://app:8000/", allow_remote=False) == "http://app:8000"
-    with pytest.raises(ToolFailure, match="refusing zap.target_url 'http://example.org:8123'"):
+    with pytest.raises(ToolFailure, match=re.escape("refusing zap.target_url 'http://example.org:8123'")):
         zap_target("http://127.0.0.1:8123", "http://example.org:{port}", allow_remote=False)
     assert zap_target("http://127.0.0.1:1", "http://example.org", allow_remote=True) == "http://example.org"
 

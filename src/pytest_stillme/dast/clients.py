@@ -28,7 +28,7 @@ class WSGIAsyncTransport(httpx.AsyncBaseTransport):
     """httpx's WSGI transport for an async client: each request runs in a worker thread."""
 
     def __init__(self, app: Any) -> None:
-        self._sync = httpx.WSGITransport(app=app)
+        self._sync = httpx.WSGITransport(app=app, raise_app_exceptions=False)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
@@ -57,7 +57,9 @@ async def async_client(app: Any, *, concurrency: int, timeout: float) -> AsyncIt
     """An async client for a socket (``app`` None) or for ``app`` in process."""
     transport: httpx.AsyncBaseTransport | None = None
     if app is not None:
-        transport = httpx.ASGITransport(app=app) if app_kind(app) == "asgi" else WSGIAsyncTransport(app)
+        # An exception in the app is a 500, as a server would answer, not a crash of the scan.
+        asgi = app_kind(app) == "asgi"
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False) if asgi else WSGIAsyncTransport(app)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(
         transport=transport, follow_redirects=False, trust_env=False, timeout=timeout, limits=limits
