@@ -22,6 +22,7 @@ from ..core.findings import Finding, Location, Rule, Severity
 from .rules import RuleConfig
 
 __all__ = [
+    "LEVEL_TAG",
     "OUT_OF_DATE",
     "Converted",
     "ZapAlert",
@@ -32,6 +33,8 @@ __all__ = [
     "risk_code",
 ]
 
+#: Rule tag prefix carrying the rule file's level: ``baseline-fail``, ``baseline-warn``...
+LEVEL_TAG = "baseline-"
 #: "ZAP is Out of Date": about ZAP itself, not the target.
 OUT_OF_DATE = "10116"
 ALERT_DOCS = "https://www.zaproxy.org/docs/alerts/{ref}/"
@@ -193,7 +196,9 @@ def _finding(alert: ZapAlert, instance: ZapInstance, tool: str, version: str, co
     if team:
         message += f" ({team})"
     help_text = solution + (f"\n\nReferences:\n{references}" if references else "")
-    tags = ["security", "dast", f"zap-plugin-{alert.plugin_id}"]
+    # The level the rule file gives this alert type travels with it: the item decides pass, warn or fail by it.
+    level = config.level(alert.plugin_id, alert.ref).lower()
+    tags = ["security", "dast", f"zap-plugin-{alert.plugin_id}", f"{LEVEL_TAG}{level}"]
     if alert.wasc > 0:
         tags.append(f"WASC-{alert.wasc}")
     return Finding(
