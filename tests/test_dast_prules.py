@@ -183,3 +183,11 @@ def test_every_rule_is_zap_shaped() -> None:
             assert alert.name
             assert alert.description
             assert alert.solution
+
+
+def test_the_prefilters_cover_every_message() -> None:
+    from pytest_stillme.dast.prules.content import _APP_ERRORS, _APP_TRIGGERS, _ten_digits
+
+    assert all(any(trigger in message for trigger in _APP_TRIGGERS) for message in _APP_ERRORS)
+    assert _ten_digits(b"at 1700000000.")
+    assert not _ten_digits(b"123456789 and 12345")

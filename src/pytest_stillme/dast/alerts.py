@@ -169,10 +169,11 @@ def findings_from_alerts(
             ignored[alert.ref] = ignored.get(alert.ref, 0) + max(len(alert.instances), 1)
             continue
         instances = alert.instances or (ZapInstance(uri=site),)
+        shared = _Shared.of(alert, config)
         for instance in instances:
             if not config.in_scope(alert.plugin_id, instance.uri, alert.ref):
                 continue
-            finding = _finding(alert, instance, tool, version, config)
+            finding = _finding(alert, instance, tool, version, shared)
             count = occurrences.get(finding.fingerprint, 0)
             occurrences[finding.fingerprint] = count + 1
             if count:
@@ -184,41 +185,54 @@ def findings_from_alerts(
     return Converted(tuple(findings), tuple(notes), ignored)
 
 
-def _finding(alert: ZapAlert, instance: ZapInstance, tool: str, version: str, config: RuleConfig) -> Finding:
-    description = html_text(alert.description)
-    solution = html_text(alert.solution)
-    references = html_text(alert.reference)
-    team = config.message(alert.plugin_id, alert.ref)
-    other = html_text(instance.other_info or alert.other_info)
-    message = alert.name
-    if other:
-        message += f": {_first_line(other)}"
-    if team:
-        message += f" ({team})"
-    help_text = solution + (f"\n\nReferences:\n{references}" if references else "")
-    # The level the rule file gives this alert type travels with it: the item decides pass, warn or fail by it.
-    level = config.level(alert.plugin_id, alert.ref).lower()
-    tags = ["security", "dast", f"zap-plugin-{alert.plugin_id}", f"{LEVEL_TAG}{level}"]
-    if alert.wasc > 0:
-        tags.append(f"WASC-{alert.wasc}")
-    return Finding(
-        tool=tool,
-        rule=Rule(
+@dataclass(frozen=True)
+class _Shared:
+    """What every instance of one alert shares: its rule, fix and the team's message, built once."""
+
+    rule: Rule
+    fix: str
+    team: str
+    other: str
+
+    @classmethod
+    def of(cls, alert: ZapAlert, config: RuleConfig) -> _Shared:
+        solution = html_text(alert.solution)
+        references = html_text(alert.reference)
+        help_text = solution + (f"\n\nReferences:\n{references}" if references else "")
+        # The level the rule file gives this alert type travels with it: the item decides pass, warn or fail by it.
+        level = config.level(alert.plugin_id, alert.ref).lower()
+        tags = ["security", "dast", f"zap-plugin-{alert.plugin_id}", f"{LEVEL_TAG}{level}"]
+        if alert.wasc > 0:
+            tags.append(f"WASC-{alert.wasc}")
+        rule = Rule(
             id=alert.ref,
             name=alert.name,
             short_description=alert.name,
-            full_description=description,
+            full_description=html_text(alert.description),
             help=help_text.strip(),
             help_uri=ALERT_DOCS.format(ref=alert.ref),
             cwe=(alert.cwe,) if alert.cwe > 0 else (),
             tags=tuple(tags),
-        ),
+        )
+        return cls(rule, solution, config.message(alert.plugin_id, alert.ref), html_text(alert.other_info))
+
+
+def _finding(alert: ZapAlert, instance: ZapInstance, tool: str, version: str, shared: _Shared) -> Finding:
+    other = html_text(instance.other_info) if instance.other_info else shared.other
+    message = alert.name
+    if other:
+        message += f": {_first_line(other)}"
+    if shared.team:
+        message += f" ({shared.team})"
+    return Finding(
+        tool=tool,
+        rule=shared.rule,
         category="dast",
         severity=Severity(alert.risk),
         message=message,
         location=Location(url=instance.uri, method=(instance.method or "GET").upper(), param=instance.param),
         evidence=instance.evidence or instance.attack,
-        fix=solution,
+        fix=shared.fix,
         confidence=_PRECISION.get(alert.confidence, ""),
         tool_version=version,
     )

@@ -19,20 +19,23 @@ first request is ``unreachable``; requests that fail later are ``failures``
 
 from __future__ import annotations
 
-import asyncio
+import queue as queues
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urldefrag, urlencode, urljoin, urlsplit
 
+from .clients import FetchError
 from .page import Exchange, same_origin
 
-__all__ = ["CrawlLimits", "CrawlResult", "crawl"]
+__all__ = ["CrawlLimits", "CrawlResult", "Fetch", "crawl"]
 
 USER_AGENT = "Mozilla/5.0 (compatible; stillme-passive-scan)"
 #: What a text field is filled with when a form is submitted (ZAP's spider uses "ZAP").
 FILLER = "stillme"
+#: ``fetch(method, url, body, headers) -> Exchange``, raising :class:`FetchError` when there is no answer.
+Fetch = Callable[[str, str, bytes, dict[str, str]], Exchange]
 
 
 @dataclass(frozen=True)
@@ -40,10 +43,8 @@ class CrawlLimits:
     max_pages: int = 200
     max_depth: int = 10
     timeout: float = 120.0
-    request_timeout: float = 10.0
     concurrency: int = 4
     forms: str = "all"
-    max_body: int = 2_000_000
 
 
 @dataclass
@@ -67,112 +68,114 @@ class _Request:
     body: str = ""
 
 
-async def crawl(
-    client: Any,
+class _Crawl:
+    """The frontier and the counters, shared by the crawl's threads under one lock."""
+
+    def __init__(
+        self, base_url: str, fetch: Fetch, limits: CrawlLimits, on_exchange: Callable[[Exchange], None]
+    ) -> None:
+        self.base_url = base_url
+        self.origin = _origin(base_url)
+        self.prefix = self.origin + "/"
+        self.fetch = fetch
+        self.limits = limits
+        self.on_exchange = on_exchange
+        self.deadline = time.monotonic() + limits.timeout
+        self.result = CrawlResult()
+        self.seen: set[tuple[str, str, str]] = set()
+        self.frontier: queues.Queue[_Request | None] = queues.Queue()
+        self.lock = threading.Lock()
+
+    def enqueue(self, request: _Request) -> None:
+        key = (request.method, request.url, request.body)
+        if key in self.seen or request.depth > self.limits.max_depth:
+            return
+        # The common case by prefix; anything else (case, default ports) by parsing.
+        url = request.url
+        if not (url.startswith(self.prefix) or url == self.origin or same_origin(url, self.base_url)):
+            return
+        self.seen.add(key)
+        self.frontier.put(request)
+
+    def claim(self) -> bool:
+        """Count a request about to be sent; False (and the bound noted) when a bound forbids it."""
+        with self.lock:
+            if self.result.requests >= self.limits.max_pages:
+                self.result.stopped = self.result.stopped or f"max_pages ({self.limits.max_pages} requests)"
+                self.result.left += 1
+                return False
+            if time.monotonic() > self.deadline:
+                self.result.stopped = self.result.stopped or f"timeout ({self.limits.timeout:g} s)"
+                self.result.left += 1
+                return False
+            self.result.requests += 1
+            return True
+
+    def visit(self, request: _Request) -> Exchange | None:
+        headers = {"User-Agent": USER_AGENT, "Accept": "*/*"}
+        body = b""
+        if request.method == "POST":
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            body = request.body.encode()
+        try:
+            exchange = self.fetch(request.method, request.url, body, headers)
+        except FetchError as exc:
+            with self.lock:
+                self.result.failures.append((f"{request.method} {request.url}", str(exc)))
+            return None
+        with self.lock:  # the rules and the frontier are not thread-safe: one exchange at a time
+            _after(exchange, request, self.limits, self.enqueue, self.on_exchange, self.origin)
+        return exchange
+
+    def worker(self) -> None:
+        while True:
+            request = self.frontier.get()
+            try:
+                if request is None:
+                    return
+                if self.claim():
+                    self.visit(request)
+            finally:
+                self.frontier.task_done()
+
+
+def crawl(
+    fetch: Fetch,
     base_url: str,
     seeds: tuple[str, ...],
     limits: CrawlLimits,
     on_exchange: Callable[[Exchange], None],
 ) -> CrawlResult:
-    """Crawl ``base_url``'s origin with ``client`` (an ``httpx.AsyncClient``); see the module docstring."""
-    result = CrawlResult()
-    deadline = time.monotonic() + limits.timeout
-    queue: asyncio.Queue[_Request] = asyncio.Queue()
-    seen: set[tuple[str, str, str]] = set()
-
-    def enqueue(request: _Request) -> None:
-        key = (request.method, request.url, request.body)
-        if key in seen or not same_origin(request.url, base_url) or request.depth > limits.max_depth:
-            return
-        seen.add(key)
-        queue.put_nowait(request)
-
-    origin = _origin(base_url)
+    """Crawl ``base_url``'s origin through ``fetch``; see the module docstring."""
+    state = _Crawl(base_url, fetch, limits, on_exchange)
     first = _Request("GET", urljoin(base_url + "/", seeds[0].lstrip("/")) if seeds else base_url, 0)
-    enqueue(first)
+    state.seen.add((first.method, first.url, first.body))
     for seed in seeds[1:]:
-        enqueue(_Request("GET", urljoin(base_url + "/", seed.lstrip("/")), 0))
-    enqueue(_Request("GET", origin + "/robots.txt", 0))
-    enqueue(_Request("GET", origin + "/sitemap.xml", 0))
+        state.enqueue(_Request("GET", urljoin(base_url + "/", seed.lstrip("/")), 0))
+    state.enqueue(_Request("GET", state.origin + "/robots.txt", 0))
+    state.enqueue(_Request("GET", state.origin + "/sitemap.xml", 0))
 
     # The first request alone: a target that does not answer is one clear error, not a page of failures.
-    ex = await _fetch(client, first, limits, deadline, result)
-    if ex is None:
-        result.unreachable = result.failures.pop()[1] if result.failures else "no answer"
-        return result
-    queue.get_nowait()
-    queue.task_done()
-    _after(ex, first, limits, enqueue, on_exchange)
-
-    async def worker() -> None:
-        while True:
-            request = await queue.get()
-            try:
-                if result.requests >= limits.max_pages:
-                    result.stopped = result.stopped or f"max_pages ({limits.max_pages} requests)"
-                    result.left += 1
-                    continue
-                if time.monotonic() > deadline:
-                    result.stopped = result.stopped or f"timeout ({limits.timeout:g} s)"
-                    result.left += 1
-                    continue
-                exchange = await _fetch(client, request, limits, deadline, result)
-                if exchange is not None:
-                    _after(exchange, request, limits, enqueue, on_exchange)
-            finally:
-                queue.task_done()
-
-    workers = [asyncio.create_task(worker()) for _ in range(max(1, limits.concurrency))]
-    try:
-        await queue.join()
-    finally:
-        for task in workers:
-            task.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
-    return result
-
-
-async def _fetch(
-    client: Any, request: _Request, limits: CrawlLimits, deadline: float, result: CrawlResult
-) -> Exchange | None:
-    import httpx
-
-    result.requests += 1
-    headers = {"User-Agent": USER_AGENT}
-    content = None
-    if request.method == "POST":
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-        content = request.body.encode()
-
-    async def exchange() -> Exchange:
-        async with client.stream(request.method, request.url, headers=headers, content=content) as response:
-            chunks: list[bytes] = []
-            size = 0
-            # Decoded chunks, counted as they come: a compressed body cannot grow past max_body in memory.
-            async for chunk in response.aiter_bytes():
-                chunks.append(chunk)
-                size += len(chunk)
-                if size >= limits.max_body:
-                    break
-            return Exchange(
-                method=request.method,
-                url=request.url,
-                status=response.status_code,
-                reason=response.reason_phrase,
-                headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw],
-                body=b"".join(chunks)[: limits.max_body],
-            )
-
-    timeout = max(0.001, min(limits.request_timeout, deadline - time.monotonic()))
-    try:
-        return await asyncio.wait_for(exchange(), timeout)
-    except (httpx.HTTPError, OSError, asyncio.TimeoutError) as exc:
-        if isinstance(exc, asyncio.TimeoutError):
-            reason = f"no complete answer within {timeout:g} s"
-        else:
-            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        result.failures.append((f"{request.method} {request.url}", reason))
-        return None
+    state.claim()
+    if state.visit(first) is None:
+        state.result.unreachable = state.result.failures.pop()[1] if state.result.failures else "no answer"
+        return state.result
+    workers = max(1, limits.concurrency)
+    if workers == 1:
+        while not state.frontier.empty():
+            request = state.frontier.get_nowait()
+            if request is not None and state.claim():
+                state.visit(request)
+        return state.result
+    threads = [threading.Thread(target=state.worker, name=f"stillme-crawl-{n}", daemon=True) for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    state.frontier.join()  # every URL found, visited or counted as left by a bound
+    for _ in threads:
+        state.frontier.put(None)
+    for thread in threads:
+        thread.join()
+    return state.result
 
 
 def _after(
@@ -181,6 +184,7 @@ def _after(
     limits: CrawlLimits,
     enqueue: Callable[[_Request], None],
     on_exchange: Callable[[Exchange], None],
+    origin: str,
 ) -> None:
     on_exchange(ex)
     depth = request.depth + 1
@@ -194,7 +198,7 @@ def _after(
         page = ex.page
         base = urljoin(ex.url, page.base) if page.base else ex.url
         for link in page.links:
-            url = _link(base, link)
+            url = _link(base, link, origin)
             if url:
                 enqueue(_Request("GET", url, depth))
         if limits.forms != "none":
@@ -213,10 +217,12 @@ def _after(
             enqueue(_Request("GET", _clean(url), depth))
 
 
-def _link(base: str, link: str) -> str:
+def _link(base: str, link: str, origin: str) -> str:
     text = link.strip()
     if not text or text.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
         return ""
+    if text.startswith("/") and not text.startswith("//") and "/." not in text:
+        return origin + text.split("#", 1)[0]  # an absolute path: most links, no parsing needed
     url = _clean(urljoin(base, text))
     return url if url.startswith(("http://", "https://")) else ""
 

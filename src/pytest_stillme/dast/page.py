@@ -4,15 +4,16 @@
 (in order, repeated ones kept: two ``X-Frame-Options`` headers are a finding)
 and the body; its properties answer the questions ZAP's rules ask (is it
 HTML, text, JavaScript; a redirect, a client or server error).  :class:`Page`
-is what a single pass of the standard library's HTML parser collects: links
-and sources to crawl, forms, comments, scripts and meta elements.  No pytest here.
+is what one pass of a small tokenizer collects: links and sources to crawl,
+forms, comments, scripts and meta elements.  No pytest here.
 """
 
 from __future__ import annotations
 
 import functools
+import html
+import re
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,7 +26,6 @@ _URL_ATTRS = {
     "link": "href",
     "frame": "src",
     "iframe": "src",
-    "script": "src",
     "img": "src",
     "base": "href",
 }
@@ -59,93 +59,94 @@ class Page:
     base: str = ""
 
 
-class _Parser(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.page = Page()
-        self.depth = 0
-        self.form: Form | None = None
-        self.script: list[str] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name: value or "" for name, value in attrs}
-        attr = _URL_ATTRS.get(tag)
-        if attr and values.get(attr):
-            if tag == "base":
-                self.page.base = self.page.base or values[attr]
-            else:
-                self.page.links.append(values[attr])
-        if tag == "input" or tag == "button" or tag == "select" or tag == "textarea":
-            self._field(tag, values)
-        elif tag == "form":
-            self.form = Form(
-                action=values.get("action", ""),
-                method=(values.get("method") or "GET").upper(),
-                start_tag=self.get_starttag_text() or "<form>",
-                has_parent=self.depth > 0,
-            )
-            self.page.forms.append(self.form)
-        elif tag == "meta":
-            self.page.metas.append({k.lower(): v for k, v in values.items()})
-            refresh = values.get("http-equiv", "").lower() == "refresh" and "url=" in values.get("content", "").lower()
-            if refresh:
-                self.page.links.append(values["content"].split("=", 1)[1].strip().strip("'\""))
-        elif tag == "script":
-            self.script = [self.get_starttag_text() or "<script>"]
-            if values.get("src"):
-                self.page.resources.append(("script", values["src"], values.get("integrity", "")))
-        elif tag == "link" and "stylesheet" in values.get("rel", "").lower() and values.get("href"):
-            self.page.resources.append(("link", values["href"], values.get("integrity", "")))
-        if tag not in _VOID:
-            self.depth += 1
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
-        if tag not in _VOID:
-            self.depth -= 1
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self.form = None
-        elif tag == "script" and self.script is not None:
-            self.script.append("</script>")
-            self.page.scripts.append("".join(self.script))
-            self.script = None
-        if tag not in _VOID and self.depth > 0:
-            self.depth -= 1
-
-    def handle_data(self, data: str) -> None:
-        if self.script is not None:
-            self.script.append(data)
-
-    def handle_comment(self, data: str) -> None:
-        self.page.comments.append(f"<!--{data}-->")
-
-    def _field(self, tag: str, values: dict[str, str]) -> None:
-        if self.form is None:
-            return
-        kind = values.get("type", "text" if tag == "input" else tag).lower()
-        if values.get("id"):
-            self.form.ids.append(values["id"])
-        name = values.get("name", "")
-        if name and kind not in ("submit", "button", "reset", "image", "file"):
-            self.form.fields.append((name, kind, values.get("value", "")))
-
-
-_VOID = frozenset(
-    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+#: Comments, script elements (kept whole: markup inside a script is not markup), other tags.
+_TOKEN = re.compile(
+    r"<(?:!--(?P<comment>.*?)(?:-->|$)"
+    r"|(?P<script>script\b[^>]*>)(?P<code>.*?)(?:</script\s*>|$)"
+    r"|(?P<end>/)?(?P<tag>[a-zA-Z][a-zA-Z0-9-]*)(?P<attrs>[^>\"']*(?:(?:\"[^\"]*\"|'[^']*')[^>\"']*)*)>)",
+    re.DOTALL | re.IGNORECASE,
 )
+_ATTR = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
+#: Tags the parse needs: everything else is skipped by one dictionary lookup.
+_WANTED = frozenset({*_URL_ATTRS, "form", "input", "button", "select", "textarea", "meta"})
+
+
+def _attributes(text: str) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for match in _ATTR.finditer(text):
+        name = match.group(1).lower()
+        value = match.group(2) if match.group(2) is not None else match.group(3) or match.group(4) or ""
+        values.setdefault(name, html.unescape(value) if "&" in value else value)
+    return values
 
 
 def parse_page(text: str) -> Page:
-    """Links, forms, comments, scripts and metas of an HTML document (broken HTML parses as far as it goes)."""
-    parser = _Parser()
-    try:
-        parser.feed(text)
-        parser.close()
-    except (AssertionError, ValueError):  # the stdlib parser gives up on some malformed markup
-        pass
-    return parser.page
+    """Links, forms, comments, scripts and metas of an HTML document, in one pass of one regular expression.
+
+    A tokenizer, not a tree builder: as lenient as browsers (and ZAP's Jericho parser) with broken markup,
+    and several times faster than the standard library's parser on the pages a crawl sees.
+    """
+    page = Page()
+    form: Form | None = None
+    seen_element = False
+    for match in _TOKEN.finditer(text):
+        comment = match.group("comment")
+        if comment is not None:
+            whole = match.group(0)
+            page.comments.append(whole if whole.endswith("-->") else whole + "-->")
+            continue
+        script = match.group("script")
+        if script is not None:
+            values = _attributes(script[6:-1])
+            page.scripts.append(f"<{script}{match.group('code')}</script>")
+            if values.get("src"):
+                page.links.append(values["src"])
+                page.resources.append(("script", values["src"], values.get("integrity", "")))
+            seen_element = True
+            continue
+        tag = match.group("tag").lower()
+        if match.group("end"):
+            if tag == "form":
+                form = None
+            continue
+        if tag not in _WANTED:
+            seen_element = True
+            continue
+        values = _attributes(match.group("attrs"))
+        attr = _URL_ATTRS.get(tag)
+        if attr and values.get(attr):
+            if tag == "base":
+                page.base = page.base or values[attr]
+            else:
+                page.links.append(values[attr])
+        if tag == "form":
+            form = Form(
+                action=values.get("action", ""),
+                method=(values.get("method") or "GET").upper(),
+                start_tag=match.group(0),
+                has_parent=seen_element,
+            )
+            page.forms.append(form)
+        elif tag in ("input", "button", "select", "textarea"):
+            if form is not None:
+                _field(form, tag, values)
+        elif tag == "meta":
+            page.metas.append(values)
+            if values.get("http-equiv", "").lower() == "refresh" and "url=" in values.get("content", "").lower():
+                page.links.append(values["content"].split("=", 1)[1].strip().strip("'\""))
+        elif tag == "link" and "stylesheet" in values.get("rel", "").lower() and values.get("href"):
+            page.resources.append(("link", values["href"], values.get("integrity", "")))
+        seen_element = True
+    return page
+
+
+def _field(form: Form, tag: str, values: dict[str, str]) -> None:
+    kind = values.get("type", "text" if tag == "input" else tag).lower()
+    if values.get("id"):
+        form.ids.append(values["id"])
+    name = values.get("name", "")
+    if name and kind not in ("submit", "button", "reset", "image", "file"):
+        form.fields.append((name, kind, values.get("value", "")))
 
 
 @dataclass

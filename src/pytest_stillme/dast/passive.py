@@ -13,18 +13,16 @@ No pytest here.
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from ..core.findings import ScannerError
 from ..scanners.api import Discovery, ScanRequest, ScanResult, SourceResult, Target
 from ..scanners.process import ToolFailure
 from ..service import TargetError
 from .alerts import ZapAlert, ZapInstance, findings_from_alerts
-from .clients import async_client, target_base
+from .clients import AppFetcher, FetchError, SocketFetcher, target_base
 from .crawl import CrawlLimits, CrawlResult, crawl
 from .options import load_rules, with_defaults
 from .page import Exchange
@@ -35,7 +33,6 @@ from .settings import PASSIVE_SETTINGS
 __all__ = ["PassiveScan", "active_rules", "discover", "run", "scan_url"]
 
 TOOL = "passive"
-T = TypeVar("T")
 #: Failed requests quoted in the error (the rest are counted).
 SHOWN_FAILURES = 5
 
@@ -127,7 +124,7 @@ def run(request: ScanRequest) -> ScanResult:
             )
         with target_base(request.service, request.root, in_process=bool(options["in_process"])) as (base, app):
             scan = PassiveScan(active_rules(config))
-            crawled = _run_async(lambda: _crawl(base, app, options, scan))
+            crawled = _crawl(base, app, options, scan)
     except ToolFailure as exc:
         return ScanResult(TOOL, __version__, errors=(exc.error,))
     except TargetError as exc:
@@ -174,46 +171,32 @@ def _crawl_errors(crawled: CrawlResult, scan: PassiveScan, shown: str) -> list[S
     return []
 
 
-async def _crawl(base: str, app: Any, options: Mapping[str, Any], scan: PassiveScan) -> CrawlResult:
+def _crawl(base: str, app: Any, options: Mapping[str, Any], scan: PassiveScan) -> CrawlResult:
     limits = CrawlLimits(
         max_pages=int(options["max_pages"]),
         max_depth=int(options["max_depth"]),
         timeout=float(options["timeout"]),
-        request_timeout=float(options["request_timeout"]),
-        concurrency=int(options["concurrency"]),
+        # An app in process runs in this thread: one request at a time.
+        concurrency=int(options["concurrency"]) if app is None else 1,
         forms=str(options["forms"]),
-        max_body=int(options["max_body"]),
     )
-    async with async_client(app, concurrency=limits.concurrency, timeout=limits.request_timeout) as client:
-        return await crawl(client, base, tuple(options["seeds"]) or ("/",), limits, scan)
+    seeds = tuple(options["seeds"]) or ("/",)
+    timeout, max_body = float(options["request_timeout"]), int(options["max_body"])
+    if app is not None:
+        try:
+            with AppFetcher(app, base, timeout=timeout, max_body=max_body) as fetch:
+                return crawl(fetch, base, seeds, limits, scan)
+        except FetchError as exc:
+            return CrawlResult(unreachable=str(exc))
+    fetcher = SocketFetcher(base, timeout=timeout, max_body=max_body)
+    try:
+        return crawl(fetcher, base, seeds, limits, scan)
+    finally:
+        fetcher.close()
 
 
 def scan_url(base: str, app: Any = None, **options: Any) -> tuple[PassiveScan, CrawlResult]:
     """The crawl and rules without a ScanRequest (for benchmarks and tests): ``options`` by short name."""
     full = with_defaults(options, PASSIVE_SETTINGS, TOOL)
     scan = PassiveScan(RULES)
-    crawled = _run_async(lambda: _crawl(base, app, full, scan))
-    return scan, crawled
-
-
-def _run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """``asyncio.run``, in a thread of its own when this thread already runs an event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(factory())
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = asyncio.run(factory())
-        except BaseException as exc:  # handed to the caller below
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, name="stillme-passive", daemon=True)
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    value: T = box["value"]
-    return value
+    return scan, _crawl(base, app, full, scan)
