@@ -16,7 +16,22 @@ from ..core.settings import Bad, Setting
 from ..scanners.process import ToolFailure
 from .rules import RuleConfig, RuleFileError, find_rule_file, load_rule_config
 
-__all__ = ["load_rules", "with_defaults"]
+__all__ = ["load_rules", "require", "with_defaults"]
+
+
+def require(tool: str, *modules: str) -> None:
+    """A :class:`ToolFailure` naming the extra to install when a module the scan needs is missing."""
+    import importlib.util
+
+    missing = [name for name in modules if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ToolFailure(
+            ScannerError(
+                tool,
+                f"the {tool} scan needs {', '.join(missing)}, which is not installed",
+                "pip install 'pytest-stillme[dast]'",
+            )
+        )
 
 
 def with_defaults(options: Mapping[str, Any], settings: tuple[Setting, ...], tool: str) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from ..service import TargetError
 from .alerts import ZapAlert, ZapInstance, findings_from_alerts
 from .clients import AppFetcher, FetchError, SocketFetcher, target_base
 from .crawl import CrawlLimits, CrawlResult, crawl
-from .options import load_rules, with_defaults
+from .options import load_rules, require, with_defaults
 from .page import Exchange
 from .prules import RULES, PassiveRule
 from .rules import RuleConfig
@@ -112,6 +112,7 @@ def run(request: ScanRequest) -> ScanResult:
     from .. import __version__
 
     try:
+        require(TOOL, "defusedxml")
         options = _options(request)
         config = _rules(request, options)
         if request.service is None:

@@ -29,7 +29,7 @@ from ..scanners.process import ToolFailure
 from ..service import TargetError, is_loopback_host, open_target
 from .alerts import OUT_OF_DATE, ZapAlert, ZapInstance, confidence_code, findings_from_alerts, risk_code
 from .catalogue import alert_types, item_key, plugin_of
-from .options import load_rules, with_defaults
+from .options import load_rules, require, with_defaults
 from .rules import RuleConfig
 from .settings import ZAP_SETTINGS
 from .zapapi import ZapClient
@@ -85,6 +85,7 @@ def identify(request: ScanRequest) -> ToolIdentity:
 def run(request: ScanRequest) -> ScanResult:
     """The baseline; every failure is an error of the result (never an empty one)."""
     try:
+        require(TOOL, "zapv2", "requests")
         options = _options(request)
         rules = _rules(request, options)
         if request.service is None:

@@ -265,9 +265,13 @@ def parse_zap_xml(
     include_out_of_date: bool = False,
 ) -> ZapIngestResult:
     """Findings of ZAP's XML report; what is not one (or unsafe XML) is a :class:`ReportError`."""
-    from defusedxml import DefusedXmlException  # type: ignore[import-untyped]
-    from defusedxml.ElementTree import ParseError, fromstring  # type: ignore[import-untyped]
-
+    try:
+        from defusedxml import DefusedXmlException  # type: ignore[import-untyped]
+        from defusedxml.ElementTree import ParseError, fromstring  # type: ignore[import-untyped]
+    except ImportError:
+        raise ReportError(
+            source, "reading ZAP's XML report needs defusedxml: pip install 'pytest-stillme[dast]'"
+        ) from None
     if not raw.strip():
         raise ReportError(source, "not a ZAP report: the file is empty")
     try:
