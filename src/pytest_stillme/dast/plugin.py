@@ -61,7 +61,6 @@ def scanner_specs() -> tuple[Any, ...]:
     )
 
 
-@pytest.hookimpl(optionalhook=True)
 def pytest_stillme_register(registry: ScannerRegistry) -> None:
     for spec in scanner_specs():
         registry.add_scanner(spec)
@@ -75,20 +74,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _asked(config: pytest.Config) -> bool:
     """Whether this session scans with ZAP or the passive scan, or reads reports (which may be ZAP's)."""
-    try:
-        from ..adapter import recording
+    from ..adapter.recording import settings_of
 
-        settings_of = getattr(recording, "settings_of", None)
-        if settings_of is not None:
-            settings = settings_of(config)
-            scans = settings.get("scan") or ()
-            reports = settings.get("reports") or ()
-        else:
-            settings = config.stash[recording.SETTINGS_KEY]
-            scans, reports = settings.scan, settings.reports
-    except (KeyError, AttributeError, RuntimeError):
+    try:
+        settings = settings_of(config)
+    except RuntimeError:  # stillme is not active in this session
         return False
-    return bool(reports) or any(name in TOOLS for name in scans)
+    return bool(settings.get("reports")) or any(name in TOOLS for name in settings.get("scan") or ())
 
 
 class BaselineOutcomes:
@@ -108,7 +100,8 @@ class BaselineOutcomes:
                 header = f"{item.name}: failing as zap-baseline would (the rule file sets FAIL):"
                 raise FindingsFailure(f"{header}\n{judgement.text}")
             if judgement.outcome == "warn":
-                warnings.warn(StillmeDastWarning(f"{item.name}:\n{judgement.text}"), stacklevel=1)
+                # Attributed to the item, not to this line: the warnings summary names the alert type.
+                warnings.warn_explicit(StillmeDastWarning(judgement.text), StillmeDastWarning, item.nodeid, 0)
         return result
 
 
