@@ -264,6 +264,8 @@ class ZapScript:
     #: Ajax spider status calls while "running".
     ajax_polls: int = 1
     active_polls: int = 2
+    #: API paths that never answer (until the server stops): a hung ZAP.
+    hang: frozenset[str] = frozenset()
 
 
 class FakeZap:
@@ -276,6 +278,7 @@ class FakeZap:
         self.urls: list[str] = []
         self.counters: dict[str, int] = {}
         self.lock = threading.Lock()
+        self.stopping = threading.Event()
 
     def count(self, name: str) -> int:
         with self.lock:
@@ -287,6 +290,8 @@ class FakeZap:
     def handle(self, path: str, params: dict[str, str], key: str | None) -> tuple[int, Any]:
         self.calls.append((path, params, key))
         script = self.script
+        if path in script.hang:
+            self.stopping.wait()
         if script.api_key is not None and key != script.api_key:
             return 400, {"code": "bad_api_key", "message": "Bad API Key"}
         route = getattr(self, "_" + path.strip("/").replace("/", "_"), None)
@@ -458,6 +463,7 @@ def serve_zap(script: ZapScript | None = None) -> Iterator[tuple[str, FakeZap]]:
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", server.zap
     finally:
+        server.zap.stopping.set()
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)

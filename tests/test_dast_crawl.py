@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from pytest_stillme.dast.page import parse_page
 from pytest_stillme.dast.passive import scan_url
 
@@ -145,3 +148,34 @@ def test_the_html_parser_collects_what_rules_need() -> None:
     ]
     assert page.metas[0]["http-equiv"] == "X-Frame-Options"
     assert parse_page("<form><input name='a'></form>").forms[0].has_parent is False
+
+
+_MARKUP = st.lists(
+    st.sampled_from(
+        [
+            "<",
+            ">",
+            "</",
+            "<!--",
+            "-->",
+            "<a href='/x'>",
+            "<form action=",
+            "<script>",
+            "</script>",
+            '"',
+            "'",
+            '<input name=a value="b">',
+            "<meta http-equiv=refresh content='0;url=/y'>",
+            "text",
+            "&amp;",
+        ]
+    ),
+    max_size=30,
+).map("".join)
+
+
+@given(st.one_of(_MARKUP, st.text(max_size=300)))
+def test_the_tokenizer_takes_any_text(text: str) -> None:
+    page = parse_page(text)
+    assert all(isinstance(link, str) for link in page.links)
+    assert all(form.method for form in page.forms)

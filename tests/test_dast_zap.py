@@ -97,6 +97,14 @@ def test_an_address_that_is_not_zap(tmp_path: Path, target: str) -> None:
     assert error.message.startswith(f"{target} answers, but not as ZAP's API")
 
 
+def test_a_zap_that_hangs(tmp_path: Path, target: str) -> None:
+    with serve_zap(ZapScript(hang=frozenset({"/JSON/core/view/version/"}))) as (api, _):
+        result = scan(tmp_path, api, target, {"call_timeout": 0.2})
+    (error,) = result.errors
+    assert error.message == "ZAP did not answer a call to tell its version within 0.2 s"
+    assert "zap.call_timeout" in error.hint
+
+
 def test_a_target_zap_cannot_reach(tmp_path: Path) -> None:
     nowhere = f"http://127.0.0.1:{free_port()}"
     with serve_zap() as (api, zap):
