@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +13,6 @@ import pytest
 import requests  # noqa: F401
 import zapv2  # type: ignore[import-untyped]  # noqa: F401
 
-from pytest_stillme.adapter.scanning import ScannerRun
 from pytest_stillme.dast.plugin import scanner_specs
 from pytest_stillme.dast.rules import RuleConfig
 from pytest_stillme.dast.zap import item_keys
@@ -22,14 +20,6 @@ from pytest_stillme.scanners.api import ScannerRegistry
 from pytest_stillme.service import serve_app
 
 from .dast_support import API_KEY, DEFECTS, serve_zap
-
-#: The scanner API hands a needs_target scanner its service when it runs (ScannerRun._scan).
-SERVICE_PASSED = "service" in inspect.getsource(ScannerRun._scan)
-needs_service = pytest.mark.xfail(
-    not SERVICE_PASSED,
-    reason="adapter/scanning.py: ScannerRun._scan builds ScanRequest without self.request.service",
-    strict=True,
-)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +47,6 @@ def test_a_session_without_dast_pays_nothing(pytester: pytest.Pytester) -> None:
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
-@needs_service
 def test_passive_items_pass_warn_and_fail_as_zap_baseline_would(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_ok():\n    pass\n")
     pytester.mkdir(".zap")
@@ -102,7 +91,6 @@ def test_passive_items_pass_warn_and_fail_as_zap_baseline_would(pytester: pytest
     assert not any(r.startswith("10037") for r in rules)
 
 
-@needs_service
 def test_zap_items_from_a_zap_daemon(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, defects_url: str
 ) -> None:
@@ -132,7 +120,6 @@ def test_zap_items_from_a_zap_daemon(
     assert sum(path.endswith("/spider/action/scan/") for path, _, _ in zap.calls) == 1
 
 
-@needs_service
 def test_a_zap_that_rejects_the_key_fails_every_zap_item(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, defects_url: str
 ) -> None:
@@ -147,7 +134,6 @@ def test_a_zap_that_rejects_the_key_fails_every_zap_item(
     result.stdout.fnmatch_lines([f"*ZAP at {api} rejected the API key*"])
 
 
-@needs_service
 def test_under_xdist_the_site_is_scanned_once(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_ok():\n    pass\n")
     with serve_app(DEFECTS) as url:

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from pytest_stillme.core.findings import Severity
 from pytest_stillme.dast.rules import parse_rule_config
+from pytest_stillme.readers.base import ReportError
 from pytest_stillme.readers.zap import is_zap_json, is_zap_xml, parse_zap_json, parse_zap_xml
-from pytest_stillme.scanners.ingest import ReportError
 
 from .dast_support import json_report, xml_report
 

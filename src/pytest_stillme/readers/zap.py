@@ -23,8 +23,8 @@ from typing import Any, NoReturn
 from ..core.findings import ScannerError
 from ..dast.alerts import ZapAlert, ZapInstance, confidence_code, findings_from_alerts, risk_code
 from ..dast.rules import RuleConfig
-from ..scanners.ingest import IngestResult, ReportError
-from ..scanners.jsonpath import at, kind
+from .base import IngestResult, ReportError
+from .jsonpath import at, kind
 
 __all__ = ["ZapIngestResult", "is_zap_json", "is_zap_xml", "parse_zap_json", "parse_zap_xml"]
 
@@ -238,7 +238,7 @@ def _result(
     errors: tuple[ScannerError, ...] = ()
     if not has_site:
         errors = (ScannerError(TOOL, "the ZAP report lists no site: ZAP scanned nothing", _NO_SITE_HINT, source),)
-    return ZapIngestResult(converted.findings, {TOOL: version}, errors, converted.notes)
+    return ZapIngestResult(converted.findings, {TOOL: version}, errors, notes=converted.notes)
 
 
 def _with_site(alert: ZapAlert, site: str) -> ZapAlert:
