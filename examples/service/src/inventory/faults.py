@@ -5,7 +5,8 @@ does ``python -m inventory`` serve :data:`app` (the inventory app wrapped in
 :class:`FaultInjection`) instead of ``inventory.app:app``.  Then:
 
 - ``POST /_test/faults`` with ``{"latency_ms": 300, "error_rate": 0.5, "paths": ["/items"]}``
-  switches faults on (every field optional; ``paths`` are prefixes, none means every path);
+  switches faults on (every field optional; ``paths`` are prefixes, none means every path;
+  ``fail_first: 3`` fails the next three requests, as a service that is still warming up);
 - ``DELETE /_test/faults`` switches them off, ``GET /_test/faults`` shows them.
 
 Errors are spread evenly, not drawn at random (at 0.5 every second request
@@ -36,15 +37,19 @@ class Faults:
     latency_ms: float = 0.0
     error_rate: float = 0.0
     paths: tuple[str, ...] = ()
+    fail_first: int = 0
 
     @classmethod
     def parse(cls, data: Any) -> Faults:
         """From the control request's JSON body; ``ValueError`` says what is wrong."""
-        if not isinstance(data, dict) or set(data) - {"latency_ms", "error_rate", "paths"}:
-            raise ValueError("expected an object with latency_ms, error_rate and paths")
+        if not isinstance(data, dict) or set(data) - {"latency_ms", "error_rate", "paths", "fail_first"}:
+            raise ValueError("expected an object with latency_ms, error_rate, paths and fail_first")
         latency = data.get("latency_ms", 0)
         rate = data.get("error_rate", 0)
         paths = data.get("paths", [])
+        fail_first = data.get("fail_first", 0)
+        if isinstance(fail_first, bool) or not isinstance(fail_first, int) or not 0 <= fail_first <= 1_000_000:
+            raise ValueError("fail_first must be a whole number of requests")
         for value in (latency, rate):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ValueError("latency_ms and error_rate must be numbers")
@@ -52,7 +57,7 @@ class Faults:
             raise ValueError(f"latency_ms must be 0..{MAX_LATENCY_MS} and error_rate 0..1")
         if not isinstance(paths, list) or not all(isinstance(p, str) and p.startswith("/") for p in paths):
             raise ValueError("paths must be a list of path prefixes starting with /")
-        return cls(float(latency), float(rate), tuple(paths))
+        return cls(float(latency), float(rate), tuple(paths), fail_first)
 
     def applies_to(self, path: str) -> bool:
         return not self.paths or any(path.startswith(prefix) for prefix in self.paths)
@@ -73,10 +78,12 @@ class FaultInjection:
             self.faults = faults
             self._seen = self._failed = 0
 
-    def _should_fail(self, rate: float) -> bool:
+    def _should_fail(self, faults: Faults) -> bool:
         with self._lock:
             self._seen += 1
-            if math.floor(self._seen * rate + 1e-9) > self._failed:
+            if self._seen <= faults.fail_first:
+                return True
+            if math.floor((self._seen - faults.fail_first) * faults.error_rate + 1e-9) > self._failed:
                 self._failed += 1
                 return True
             return False
@@ -93,7 +100,7 @@ class FaultInjection:
         if faults.applies_to(path):
             if faults.latency_ms:
                 await asyncio.sleep(faults.latency_ms / 1000.0)
-            if faults.error_rate and self._should_fail(faults.error_rate):
+            if (faults.error_rate or faults.fail_first) and self._should_fail(faults):
                 await _json(send, 500, {"error": "injected_fault", "detail": "error injected by the test switch"})
                 return
         await self.app(scope, receive, send)
