@@ -85,7 +85,8 @@ def test_open_model_counts_the_wait_of_requests_the_server_delayed(service: str)
     assert result.requests == 10
     assert result.latency.max >= 820.0
     problems = result.generator.problems
-    assert len(problems) == 1 and "could not keep the requested rate of 50 req/s" in problems[0]
+    assert len(problems) == 1
+    assert "could not keep the requested rate of 50 req/s" in problems[0]
     assert "waiting for one of the 1 connections" in problems[0]
     assert judge(figures_of(result)).verdict != "pass"
 
@@ -105,7 +106,8 @@ def test_progress_is_reported_while_it_runs(service: str) -> None:
     run_load(
         service, plan(concurrency=1, requests=2, duration=None), progress=lambda p: seen.append(p.line()), interval=0.05
     )
-    assert seen and seen[0].startswith("stillme load:")
+    assert seen
+    assert seen[0].startswith("stillme load:")
 
 
 def test_a_duration_bounds_the_run(service: str) -> None:
@@ -118,7 +120,8 @@ def test_a_duration_bounds_the_run(service: str) -> None:
 
 def test_a_saturated_generator_is_reported() -> None:
     check = GeneratorCheck(cpu=0.97, cpu_limit=0.9)
-    assert check.bottleneck and "CPU was saturated (97% of a core" in check.problems[0]
+    assert check.bottleneck
+    assert "CPU was saturated (97% of a core" in check.problems[0]
     assert not GeneratorCheck(cpu=0.5).bottleneck
     assert Progress().line().startswith("stillme load:")
 
@@ -142,7 +145,8 @@ def test_health_that_never_comes_says_what_it_saw(service: str) -> None:
     check = check_health(service, "/readyz", budget=5.0, wait=0.3)
     assert not check.ok
     assert check.message.startswith("GET /readyz did not answer 2xx within 5000 ms")
-    assert "last: answered 500 in" in check.message and "injected_fault" in check.message
+    assert "last: answered 500 in" in check.message
+    assert "injected_fault" in check.message
     once = check_health(service, "/readyz", budget=5.0, wait=30.0, retry=False)
     assert once.attempts == 1
 
@@ -150,7 +154,8 @@ def test_health_that_never_comes_says_what_it_saw(service: str) -> None:
 def test_a_slow_health_answer_is_over_budget(service: str) -> None:
     set_faults(service, latency_ms=250, paths=["/healthz"])
     check = check_health(service, "/healthz", budget=0.1, wait=5.0, retry=False)
-    assert not check.ok and check.attempts == 1
+    assert not check.ok
+    assert check.attempts == 1
     assert check.message.startswith("GET /healthz did not answer 2xx within 100 ms")
     # Seen as a slow answer, or (on a machine too busy to answer within a second) as none.
     assert "over the 100 ms budget" in check.message or "no answer within" in check.message
@@ -158,7 +163,8 @@ def test_a_slow_health_answer_is_over_budget(service: str) -> None:
 
 def test_health_of_nothing_listening() -> None:
     check = check_health(f"http://127.0.0.1:{free_port()}", "/healthz", wait=0.2)
-    assert not check.ok and "cannot connect" in check.message
+    assert not check.ok
+    assert "cannot connect" in check.message
 
 
 # -- metrics -------------------------------------------------------------------------------------
@@ -166,17 +172,22 @@ def test_health_of_nothing_listening() -> None:
 
 def test_metrics_of_the_example(service: str) -> None:
     check = check_metrics(service, "/metrics", ("inventory_http_requests_total", "inventory_items", "inventory_http_*"))
-    assert check.ok and check.families >= 3 and check.missing == ()
+    assert check.ok
+    assert check.families >= 3
+    assert check.missing == ()
     missing = check_metrics(service, "/metrics", ("inventory_items", "orders_total"))
-    assert not missing.ok and missing.missing == ("orders_total",)
+    assert not missing.ok
+    assert missing.missing == ("orders_total",)
     assert "lacks the required metric(s) orders_total" in missing.message
 
 
 def test_metrics_that_are_not_an_exposition(service: str) -> None:
     check = check_metrics(service, "/healthz")
-    assert not check.ok and "not valid Prometheus exposition" in check.message
+    assert not check.ok
+    assert "not valid Prometheus exposition" in check.message
     gone = check_metrics(service, "/nothing-here")
-    assert not gone.ok and gone.status == 404
+    assert not gone.ok
+    assert gone.status == 404
 
 
 def test_openmetrics_is_parsed_with_its_own_parser() -> None:

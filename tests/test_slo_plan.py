@@ -47,7 +47,9 @@ def test_endpoint_table() -> None:
     assert endpoint.body == b'{"name":"bolt"}'
     assert ("Content-Type", "application/json") in endpoint.headers
     assert endpoint.weight == 2
-    assert endpoint.ok(201) and endpoint.ok(404) and not endpoint.ok(200)
+    assert endpoint.ok(201)
+    assert endpoint.ok(404)
+    assert not endpoint.ok(200)
 
 
 @pytest.mark.parametrize(
@@ -72,8 +74,11 @@ def test_bad_endpoints_say_what_is_wrong(raw: Any, message: str) -> None:
 
 def test_default_success_is_2xx_or_3xx_and_lenient_is_below_500() -> None:
     plain = Endpoint("GET", "/")
-    assert plain.ok(200) and plain.ok(302) and not plain.ok(404)
-    assert DEFAULT_ENDPOINT.ok(404) and not DEFAULT_ENDPOINT.ok(500)
+    assert plain.ok(200)
+    assert plain.ok(302)
+    assert not plain.ok(404)
+    assert DEFAULT_ENDPOINT.ok(404)
+    assert not DEFAULT_ENDPOINT.ok(500)
 
 
 def test_endpoints_from_ini_lines_and_duplicates() -> None:

@@ -90,7 +90,8 @@ def test_every_check_passed() -> None:
     verdict = verdict_of(record(**{"health[/healthz]": HEALTHY, "load": PASSING_LOAD}))
     assert (verdict.verdict, verdict.exit_status, verdict.reasons) == ("pass", 0, ())
     assert verdict.document["load"]["requests"] == 10
-    assert "hunter2" not in json.dumps(verdict.document) and "abc" not in verdict.document["target"]
+    assert "hunter2" not in json.dumps(verdict.document)
+    assert "abc" not in verdict.document["target"]
 
 
 def test_health_failing_is_a_rollback_unless_switched_off() -> None:
