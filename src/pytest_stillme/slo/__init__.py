@@ -4,7 +4,8 @@
 service as one pytest session (see :mod:`.plugin` for the contract), and the
 ``slo`` fixture lets a test drive its own load.  The modules below the pytest
 layer know nothing of pytest: :mod:`.plan` (endpoints, mix, the load plan),
-:mod:`.engine` (the aiohttp load engine, open and closed model),
+:mod:`.engine` (the load engine, open and closed model, on :mod:`.connection`
+and :mod:`.http1`),
 :mod:`.stats` (percentiles, histogram), :mod:`.health`, :mod:`.metrics`,
 :mod:`.judge` (SLOs, rollback triggers, findings) and :mod:`.verdict` (the
 verdict file a CD job acts on).  Importing this package imports none of them.

@@ -1,9 +1,13 @@
-"""The load engine: aiohttp on its own event loop in its own thread, closed or open model.
+"""The load engine: asyncio protocols on their own event loop in their own thread, closed or open model.
 
-Why aiohttp: a load generator must not be the bottleneck it measures.  A loop
-on httpx's async client saturates its own core long before one uvicorn worker
-does, and then reports its own queueing as the server's latency; aiohttp's C
-parser keeps up with wrk against the same server (``benchmarks/bench_slo.py``).
+Why not an HTTP client library: a load generator must not be the bottleneck
+it measures.  A loop on httpx's async client saturates its own core long
+before one uvicorn worker does, and then reports its own queueing as the
+server's latency; aiohttp keeps up on a quiet machine but spends ~350 µs of
+CPU per request on its machinery.  The engine sends prebuilt request bytes
+over keep-alive connections and only frames the answers (:mod:`.http1`,
+:mod:`.connection`), a fraction of that, so it keeps up with wrk against the
+same server (``benchmarks/bench_slo.py``) and leaves the CPU to the server.
 
 Why a thread: the engine's figures must not depend on what the caller's
 thread does (a test may run inside an event loop, pytest's terminal writes
@@ -23,6 +27,7 @@ timeout to drain).  No pytest here.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 import time
 from array import array
@@ -30,180 +35,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .connection import Client, origin_of
+from .http1 import build_request
 from .plan import Endpoint, LoadPlan, weighted_cycle
+from .results import DEFAULT_CPU_LIMIT, DEFAULT_RATE_KEPT, EndpointResult, GeneratorCheck, LoadResult, Progress
 from .stats import Distribution
 
 __all__ = ["EndpointResult", "GeneratorCheck", "LoadError", "LoadResult", "Progress", "run_load"]
 
-#: Share of one core the engine's thread may use before it counts as saturated.
-DEFAULT_CPU_LIMIT = 0.9
-#: Share of the due requests an open-model run must start on schedule.
-DEFAULT_RATE_KEPT = 0.95
 #: A due request started later than this counts as late (scheduler or connection wait).
 LATE_AFTER = 0.010
 
 
 class LoadError(RuntimeError):
-    """The engine could not run at all (aiohttp missing, a bad URL): the message says what to do."""
-
-
-@dataclass
-class Progress:
-    """Live counters, written by the engine's loop and read by whoever shows a progress line."""
-
-    started: int = 0
-    done: int = 0
-    errors: int = 0
-    t0: float = 0.0
-
-    def line(self, label: str = "load") -> str:
-        elapsed = max(time.perf_counter() - self.t0, 1e-9) if self.t0 else 0.0
-        rate = self.done / elapsed if elapsed else 0.0
-        return (
-            f"stillme {label}: {elapsed:5.1f} s, {self.done} answered ({rate:.0f}/s), "
-            f"{self.errors} errors, {self.started - self.done} in flight"
-        )
-
-
-@dataclass(frozen=True)
-class GeneratorCheck:
-    """Whether the generator, rather than the server, limited the run."""
-
-    #: Share of one core used by the engine's thread while sending.
-    cpu: float
-    cpu_limit: float = DEFAULT_CPU_LIMIT
-    requested_rate: float | None = None
-    #: Requests started per second while sending.
-    achieved_rate: float = 0.0
-    #: Share of the due requests started by the end of the schedule (open model).
-    kept: float | None = None
-    rate_kept: float = DEFAULT_RATE_KEPT
-    #: Due requests still waiting for a connection when the schedule ended.
-    backlog: int = 0
-    #: Due requests started more than 10 ms late.
-    late: int = 0
-    concurrency: int = 0
-
-    @property
-    def problems(self) -> tuple[str, ...]:
-        """Why the figures describe the generator; empty when it kept up."""
-        found = []
-        if self.cpu >= self.cpu_limit:
-            found.append(
-                f"the load generator's own CPU was saturated ({self.cpu:.0%} of a core, limit {self.cpu_limit:.0%}): "
-                "its latencies include its own queueing; lower the rate or concurrency, or run it on another machine"
-            )
-        if self.kept is not None and self.requested_rate and self.kept < self.rate_kept:
-            why = (
-                f"{self.backlog} due request(s) were still waiting for one of the {self.concurrency} connections when "
-                "sending ended: raise slo.concurrency (rate x latency is needed), or the server cannot take this rate"
-                if self.backlog
-                else "its event loop fell behind the schedule"
-            )
-            found.append(
-                f"the load generator could not keep the requested rate of {self.requested_rate:g} req/s: it started "
-                f"{self.achieved_rate:.0f} req/s ({self.kept:.0%} of the due requests on time, {self.rate_kept:.0%} "
-                f"needed); {why}"
-            )
-        return tuple(found)
-
-    @property
-    def bottleneck(self) -> bool:
-        return bool(self.problems)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "cpu": round(self.cpu, 3),
-            "cpu_limit": self.cpu_limit,
-            "requested_rate": self.requested_rate,
-            "achieved_rate": round(self.achieved_rate, 1),
-            "kept": None if self.kept is None else round(self.kept, 4),
-            "rate_kept": self.rate_kept,
-            "backlog": self.backlog,
-            "late": self.late,
-            "bottleneck": self.bottleneck,
-            "problems": list(self.problems),
-        }
-
-
-@dataclass(frozen=True)
-class EndpointResult:
-    name: str
-    requests: int
-    errors: int
-    latency: Distribution
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "requests": self.requests, "errors": self.errors, "latency": self.latency.to_dict()}
-
-
-@dataclass(frozen=True)
-class LoadResult:
-    """What a run measured: counts, latencies from due time (open) or send time (closed), the generator."""
-
-    url: str
-    plan: LoadPlan
-    requests: int
-    errors: int
-    error_kinds: dict[str, int]
-    #: The first message of each error kind (a connection error's text), for the report.
-    error_examples: dict[str, str]
-    #: Seconds from the first request to the last answer.
-    elapsed: float
-    latency: Distribution
-    endpoints: tuple[EndpointResult, ...]
-    generator: GeneratorCheck
-    #: "duration", "requests", "time limit" or "interrupted".
-    stopped_by: str
-
-    @property
-    def error_rate(self) -> float:
-        return self.errors / self.requests if self.requests else 0.0
-
-    @property
-    def throughput(self) -> float:
-        return self.requests / self.elapsed if self.elapsed > 0 else 0.0
-
-    def summary(self) -> str:
-        """A few plain lines for the terminal and a failure message."""
-        lat = self.latency
-        lines = [
-            f"{self.requests} requests in {self.elapsed:.2f} s ({self.throughput:.0f} req/s) to {self.url}, "
-            f"stopped by {self.stopped_by}",
-            f"errors: {self.errors} ({self.error_rate:.2%})"
-            + (": " + ", ".join(f"{k} x{v}" for k, v in sorted(self.error_kinds.items())) if self.errors else ""),
-            f"latency ms: p50 {lat.p50:.1f}, p95 {lat.p95:.1f}, p99 {lat.p99:.1f}, max {lat.max:.1f}"
-            + (" (from the time each request was due)" if self.plan.open_model else ""),
-            f"generator: {self.generator.cpu:.0%} of a core"
-            + (
-                f", {self.generator.achieved_rate:.0f} of {self.generator.requested_rate:g} req/s started"
-                if self.generator.requested_rate
-                else ""
-            ),
-        ]
-        if len(self.endpoints) > 1:
-            for e in self.endpoints:
-                lines.append(f"  {e.name}: {e.requests} requests, {e.errors} errors, p95 {e.latency.p95:.1f} ms")
-        lines.extend(self.plan.notes)
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "url": self.url,
-            "plan": self.plan.describe(),
-            "model": "open" if self.plan.open_model else "closed",
-            "requests": self.requests,
-            "errors": self.errors,
-            "error_rate": round(self.error_rate, 6),
-            "error_kinds": dict(sorted(self.error_kinds.items())),
-            "elapsed_s": round(self.elapsed, 3),
-            "throughput": round(self.throughput, 1),
-            "latency": self.latency.to_dict(),
-            "endpoints": [e.to_dict() for e in self.endpoints],
-            "generator": self.generator.to_dict(),
-            "stopped_by": self.stopped_by,
-            "notes": list(self.plan.notes),
-        }
+    """The engine could not run at all (a bad URL): the message says what to do."""
 
 
 @dataclass
@@ -250,59 +95,37 @@ class _Run:
         self.send_window = 0.0
 
     async def main(self) -> None:
-        import aiohttp
-        import yarl
-
         endpoints = self.plan.endpoints
-        self.urls = [yarl.URL(self.base_url + e.path) for e in endpoints]
-        self.headers = [dict(e.headers) or None for e in endpoints]
+        origin = origin_of(self.base_url)
+        self.requests = [
+            build_request(e.method, origin.base_path + e.path, origin.host_header, e.headers, e.body) for e in endpoints
+        ]
+        self.heads = [e.method == "HEAD" for e in endpoints]
         self.index = {e.name: i for i, e in enumerate(endpoints)}
         self.cycle = weighted_cycle(endpoints)
-        connector = aiohttp.TCPConnector(limit=self.plan.concurrency, limit_per_host=0, enable_cleanup_closed=False)
-        timeout = aiohttp.ClientTimeout(total=self.plan.timeout)
-        async with aiohttp.ClientSession(
-            connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False
-        ) as session:
-            self.session = session
-            cpu0 = time.thread_time()
-            self.progress.t0 = self.t0 = time.perf_counter()
-            try:
-                if self.plan.open_model:
-                    await self._open()
-                else:
-                    await self._closed()
-            except asyncio.CancelledError:
-                self.stopped_by = "interrupted"
-            finally:
-                wall = max(time.perf_counter() - self.t0, 1e-9)
-                self.cpu = (time.thread_time() - cpu0) / wall
+        tls = ssl.create_default_context() if origin.tls else None
+        self.clients = [Client(origin, self.plan.timeout, tls) for _ in range(self.plan.concurrency)]
+        cpu0 = time.thread_time()
+        self.progress.t0 = self.t0 = time.perf_counter()
+        try:
+            if self.plan.open_model:
+                await self._open()
+            else:
+                await self._closed()
+        except asyncio.CancelledError:
+            self.stopped_by = "interrupted"
+        finally:
+            wall = max(time.perf_counter() - self.t0, 1e-9)
+            self.cpu = (time.thread_time() - cpu0) / wall
+            for client in self.clients:
+                client.close()
 
-    async def _send(self, endpoint: Endpoint, start: float) -> None:
-        import aiohttp
-
+    async def _send(self, client: Client, endpoint: Endpoint, start: float) -> None:
         index = self.index[endpoint.name]
         self.progress.started += 1
-        kind = example = ""
-        try:
-            async with self.session.request(
-                endpoint.method,
-                self.urls[index],
-                data=endpoint.body or None,
-                headers=self.headers[index],
-                allow_redirects=False,
-            ) as response:
-                await response.read()
-                status = response.status
-            if not endpoint.ok(status):
-                kind = f"HTTP {status}"
-        except asyncio.TimeoutError:
-            kind, example = "timeout", f"no answer within {self.plan.timeout:g} s"
-        except aiohttp.ClientConnectorError as exc:
-            kind, example = "cannot connect", str(exc)
-        except aiohttp.ServerDisconnectedError as exc:
-            kind, example = "server disconnected", str(exc) or "the server closed the connection without an answer"
-        except aiohttp.ClientError as exc:
-            kind, example = type(exc).__name__, str(exc)
+        status, kind, example = await client.send(self.requests[index], self.heads[index])
+        if not kind and not endpoint.ok(status):
+            kind = f"HTTP {status}"
         self.recorder.add(index, start, time.perf_counter(), kind, example)
 
     async def _closed(self) -> None:
@@ -310,7 +133,7 @@ class _Run:
         deadline = self.t0 + plan.deadline
         issued = 0
 
-        async def worker() -> None:
+        async def worker(client: Client) -> None:
             nonlocal issued
             while True:
                 if plan.requests is not None and issued >= plan.requests:
@@ -318,9 +141,9 @@ class _Run:
                 if time.perf_counter() >= deadline:
                     return
                 issued += 1
-                await self._send(next(self.cycle), time.perf_counter())
+                await self._send(client, next(self.cycle), time.perf_counter())
 
-        await asyncio.gather(*(worker() for _ in range(plan.concurrency)))
+        await asyncio.gather(*(worker(client) for client in self.clients))
         self.send_window = time.perf_counter() - self.t0
         self.achieved_rate = issued / max(self.send_window, 1e-9)
         self.stopped_by = self._stopped_by(issued)
@@ -337,7 +160,7 @@ class _Run:
         deadline = self.t0 + plan.deadline
         drain_deadline = float("inf")
 
-        async def worker() -> None:
+        async def worker(client: Client) -> None:
             while True:
                 item = await queue.get()
                 if item is None:
@@ -353,9 +176,9 @@ class _Run:
                         self.index[endpoint.name], due, now, "timeout", "never sent: every connection stayed busy"
                     )
                     continue
-                await self._send(endpoint, due)
+                await self._send(client, endpoint, due)
 
-        workers = [asyncio.ensure_future(worker()) for _ in range(plan.concurrency)]
+        workers = [asyncio.ensure_future(worker(client)) for client in self.clients]
         try:
             due_count = 0
             while True:
@@ -437,9 +260,9 @@ def run_load(
     measured so far (``stopped_by == "interrupted"``).
     """
     try:
-        import aiohttp  # noqa: F401
-    except ImportError:
-        raise LoadError("the load engine needs aiohttp: pip install 'pytest-stillme[deploy]'") from None
+        origin_of(base_url)
+    except ValueError as exc:
+        raise LoadError(str(exc)) from None
     counters = Progress()
     run = _Run(base_url, plan, counters, cpu_limit, rate_kept)
     failure: list[BaseException] = []

@@ -11,12 +11,11 @@ No pytest here.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from .aio import Answer, fetch, run_isolated
+from .probe import Answer, fetch, new_client
 
 __all__ = ["HealthCheck", "check_health"]
 
@@ -63,31 +62,30 @@ def _verdict(answer: Answer, budget: float) -> str:
     return ""
 
 
-async def _probe(base_url: str, path: str, budget: float, wait: float, retry: bool) -> HealthCheck:
-    import aiohttp
-
+def check_health(
+    base_url: str, path: str, *, budget: float = 0.2, wait: float = 30.0, retry: bool = True
+) -> HealthCheck:
+    """Probe ``base_url + path`` until it answers 2xx within ``budget`` seconds, for at most ``wait`` seconds."""
     url = base_url.rstrip("/") + path
     start = time.perf_counter()
     deadline = start + wait
     delay = FIRST_DELAY
     attempts = 0
-    connector = aiohttp.TCPConnector(force_close=True, limit=1)
-    async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as session:
+    with new_client(fresh_connections=True) as client:
         while True:
             attempts += 1
             remaining = deadline - time.perf_counter()
             # Long enough to see how slow a slow answer is, short enough to retry a hung one.
             timeout = max(budget, min(remaining, max(5 * budget, 1.0)))
-            answer = await fetch(session, url, timeout)
+            answer = fetch(client, url, timeout)
             problem = _verdict(answer, budget)
             now = time.perf_counter()
             if not problem:
-                return HealthCheck(
-                    path, True, answer.status, answer.seconds * 1000, attempts, now - start, budget * 1000
-                )
+                ms = answer.seconds * 1000
+                return HealthCheck(path, True, answer.status, ms, attempts, now - start, budget * 1000)
             if not retry or now + delay >= deadline:
                 break
-            await asyncio.sleep(delay)
+            time.sleep(delay)
             delay = min(delay * 2, MAX_DELAY)
     waited = time.perf_counter() - start
     tried = f"{attempts} attempts in {waited:.1f} s" if attempts > 1 else "1 attempt"
@@ -95,10 +93,3 @@ async def _probe(base_url: str, path: str, budget: float, wait: float, retry: bo
         f"GET {path} did not answer 2xx within {budget * 1000:g} ms ({tried}, health wait {wait:g} s); last: {problem}"
     )
     return HealthCheck(path, False, answer.status, answer.seconds * 1000, attempts, waited, budget * 1000, message)
-
-
-def check_health(
-    base_url: str, path: str, *, budget: float = 0.2, wait: float = 30.0, retry: bool = True
-) -> HealthCheck:
-    """Probe ``base_url + path`` until it answers 2xx within ``budget`` seconds, for at most ``wait`` seconds."""
-    return run_isolated(lambda: _probe(base_url, path, budget, wait, retry))

@@ -14,7 +14,7 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
-from .aio import Answer, fetch, run_isolated
+from .probe import Answer, fetch, new_client
 
 __all__ = ["MetricsCheck", "check_metrics", "parse_exposition"]
 
@@ -101,16 +101,10 @@ def judge_metrics(path: str, answer: Answer, required: tuple[str, ...]) -> Metri
     return MetricsCheck(path, not missing, 200, families, samples, required, missing, message, tuple(sorted(names)))
 
 
-async def _get(base_url: str, path: str, timeout: float) -> Answer:
-    import aiohttp
-
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
-        return await fetch(session, base_url.rstrip("/") + path, timeout)
-
-
 def check_metrics(
     base_url: str, path: str = "/metrics", required: tuple[str, ...] = (), *, timeout: float = 10.0
 ) -> MetricsCheck:
     """Fetch and judge the metrics endpoint."""
-    answer = run_isolated(lambda: _get(base_url, path, timeout))
+    with new_client() as client:
+        answer = fetch(client, base_url.rstrip("/") + path, timeout)
     return judge_metrics(path, answer, tuple(required))

@@ -11,7 +11,7 @@ controller writes the verdict file (``slo.verdict``, default
 6 rollback.  The ``slo`` fixture lets any test drive its own load.
 
 Idle unless asked: without ``--stillme-deploy`` it registers the ``smoke``
-marker and two fixtures, and imports neither aiohttp nor httpx.
+marker and two fixtures, and imports neither the load engine nor httpx.
 """
 
 from __future__ import annotations

@@ -1,0 +1,190 @@
+"""Benchmark: the load engine against wrk, on the same loopback server at the same concurrency.
+
+Usage: ``python benchmarks/bench_slo.py [--rounds 3] [--duration 5] [--connections 32] [--path /healthz] [--json PATH]``
+
+The server is the example service (``examples/service``, Starlette) under one
+uvicorn worker, started once in its own process on a free loopback port.
+wrk (Debian's ``wrk``: ``apt-get install wrk``) runs with one thread, as the
+engine does, and ``--connections`` connections; the engine
+(``pytest_stillme.slo.engine.run_load``, closed model) with the same number
+of connections.  Runs alternate (wrk, engine, wrk, engine, ...) so drift of
+the machine hits both alike; each side's figure is the median of its rounds.
+wrk's p50 and p95 come from its own latency histogram (a Lua ``done`` hook);
+the engine's from its exact percentiles.
+
+Targets: the engine drives >= 90 % of wrk's requests per second, and its p95
+is within 10 % of wrk's (ratio <= 1.10).  Why: a generator slower than the
+server measures itself, and the figures a deployment is judged on would be
+the generator's queueing, not the service's latency.
+
+Exits 1 when a target is missed (a line says MISSED), 2 when wrk or the
+package is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+try:
+    from pytest_stillme.slo.engine import run_load
+    from pytest_stillme.slo.plan import Endpoint, LoadPlan
+except ImportError as exc:  # pragma: no cover - a broken checkout
+    print(f"cannot import pytest_stillme.slo: {exc}", file=sys.stderr)
+    sys.exit(2)
+
+THROUGHPUT_TARGET = 0.90
+P95_TARGET = 1.10
+WRK_SCRIPT = """
+done = function(summary, latency, requests)
+  io.write(string.format("STILLME %d %d %d %f %f\\n", summary.requests, summary.duration,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status
+    + summary.errors.timeout, latency:percentile(50), latency:percentile(95)))
+end
+"""
+
+
+@dataclass
+class Run:
+    tool: str
+    requests: int
+    rps: float
+    p50_ms: float
+    p95_ms: float
+    errors: int
+    generator_cpu: float | None = None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_server(port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "examples" / "service" / "src"), "INVENTORY_PORT": str(port)}
+    env.pop("INVENTORY_TEST_FAULTS", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inventory"],
+        cwd=ROOT / "examples" / "service",
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the example service did not start")
+
+
+def run_wrk(wrk: str, url: str, connections: int, duration: float, script: Path) -> Run:
+    out = subprocess.run(
+        [wrk, "-t1", f"-c{connections}", f"-d{duration:g}s", "--timeout", "10s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("STILLME "))
+    _, requests, micros, errors, p50, p95 = line.split()
+    return Run(
+        "wrk", int(requests), int(requests) / (int(micros) / 1e6), float(p50) / 1000, float(p95) / 1000, int(errors)
+    )
+
+
+def run_engine(url: str, path: str, connections: int, duration: float) -> Run:
+    plan = LoadPlan((Endpoint("GET", path),), concurrency=connections, duration=duration)
+    result = run_load(url, plan)
+    lat = result.latency
+    return Run("engine", result.requests, result.throughput, lat.p50, lat.p95, result.errors, result.generator.cpu)
+
+
+def median(runs: list[Run], field: str) -> float:
+    return statistics.median(getattr(r, field) for r in runs)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--path", default="/healthz")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        print("wrk is not installed: apt-get install wrk (Debian's package), then run again", file=sys.stderr)
+        return 2
+    port = free_port()
+    server = start_server(port)
+    url = f"http://127.0.0.1:{port}"
+    runs: dict[str, list[Run]] = {"wrk": [], "engine": []}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            script = Path(tmp) / "report.lua"
+            script.write_text(WRK_SCRIPT)
+            run_engine(url, args.path, args.connections, 1.0)  # warm-up: the server's first requests, imports
+            for _ in range(args.rounds):
+                runs["wrk"].append(run_wrk(wrk, url + args.path, args.connections, args.duration, script))
+                runs["engine"].append(run_engine(url, args.path, args.connections, args.duration))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    print(
+        f"one uvicorn worker serving GET {args.path}, {args.connections} connections, {args.duration:g} s x {args.rounds}"
+    )
+    for tool, items in runs.items():
+        for r in items:
+            cpu = f", generator CPU {r.generator_cpu:.0%}" if r.generator_cpu is not None else ""
+            figures = f"{r.rps:8.0f} req/s  p50 {r.p50_ms:6.2f} ms  p95 {r.p95_ms:6.2f} ms"
+            print(f"  {tool:6s} {figures}  errors {r.errors}{cpu}")
+    rps_ratio = median(runs["engine"], "rps") / median(runs["wrk"], "rps")
+    p50_ratio = median(runs["engine"], "p50_ms") / median(runs["wrk"], "p50_ms")
+    p95_ratio = median(runs["engine"], "p95_ms") / median(runs["wrk"], "p95_ms")
+    failed = False
+    for name, value, ok, target in (
+        ("throughput engine/wrk", rps_ratio, rps_ratio >= THROUGHPUT_TARGET, f">= {THROUGHPUT_TARGET:.2f}"),
+        ("p95 engine/wrk", p95_ratio, p95_ratio <= P95_TARGET, f"<= {P95_TARGET:.2f}"),
+    ):
+        print(f"{name}: {value:.3f}x (target {target}){'' if ok else '  MISSED'}")
+        failed |= not ok
+    print(f"p50 engine/wrk: {p50_ratio:.3f}x (for information)")
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "machine": platform.platform(),
+                    "python": platform.python_version(),
+                    "runs": {k: [asdict(r) for r in v] for k, v in runs.items()},
+                    "throughput_ratio": rps_ratio,
+                    "p50_ratio": p50_ratio,
+                    "p95_ratio": p95_ratio,
+                },
+                indent=2,
+            )
+        )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
