@@ -150,9 +150,8 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(timeout=10)
-    print(
-        f"one uvicorn worker serving GET {args.path}, {args.connections} connections, {args.duration:g} s x {args.rounds}"
-    )
+    shape = f"{args.connections} connections, {args.duration:g} s x {args.rounds}"
+    print(f"one uvicorn worker serving GET {args.path}, {shape}")
     for tool, items in runs.items():
         for r in items:
             cpu = f", generator CPU {r.generator_cpu:.0%}" if r.generator_cpu is not None else ""
