@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_stillme.core.findings import Severity
-from pytest_stillme.scanners.bandit import BanditOutputError, parse_report
+from pytest_stillme.scanners.bandit.scan import BanditOutputError, parse_report
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "samples" / "bandit-report.json"
 

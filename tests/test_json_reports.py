@@ -528,7 +528,7 @@ def test_arbitrary_bytes_are_report_errors_or_results(tmp_path: Path, raw: bytes
 
 def test_bandit_report_and_bandit_scanner_agree(tmp_path: Path) -> None:
     """A finding read from a report has the fingerprint the live scanner gives it: suppressions carry over."""
-    scanner = pytest.importorskip("pytest_stillme.scanners.bandit")
+    scanner = pytest.importorskip("pytest_stillme.scanners.bandit.scan")
     data = copy.deepcopy(BANDIT)
     data["errors"] = []
     live = scanner.parse_report(json.dumps(data), root=tmp_path, version="1.9.4")

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_stillme.core.findings import Severity
-from pytest_stillme.scanners.osv import (
+from pytest_stillme.scanners.pip_audit.osv import (
     OsvError,
     OsvServer,
     Snapshot,

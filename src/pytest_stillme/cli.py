@@ -295,11 +295,17 @@ def _root(raw: str) -> Path:
 
 
 def _settings(root: Path, options: dict[str, Any]) -> Settings:
+    from .builtin import builtin_registry
     from .core.config import load_pyproject, load_settings
 
     table, name = load_pyproject(root)
+    registry = builtin_registry()
     return load_settings(
         root=root,
+        declared=tuple(registry.settings.values()),
+        scanners=tuple(registry.scanners),
+        # Scanners and stages of other plugins are unknown here: their tables are theirs to check.
+        lenient_tables=True,
         pyproject=table,
         pyproject_name=name or "pyproject.toml",
         ini=None,

@@ -39,7 +39,35 @@ def describe_findings(findings: Sequence[Finding], limit: int = 50) -> str:
 
 
 class StillmeItem(pytest.Item):
-    """Base of stillme's non-test items: plain-text failures."""
+    """Base of stillme's non-test items (scanners, reports, stages): plain-text failures, fail closed.
+
+    Subclasses implement :meth:`run_source`.  Whatever it raises besides its own
+    :class:`FindingsFailure` (a bug, ``MemoryError`` on a huge input, a library's
+    exception) is recorded as a scanner error of the item's source and fails the
+    item with a clear message: a source that broke never reads as "no findings".
+    """
+
+    #: The source this item belongs to ("bandit", "stillme-report"): named when it did not run.
+    stillme_source = "stillme"
+    #: Who asked for it ("--stillme-scan", "pyproject.toml"), for the message when it did not run.
+    stillme_asked_by = ""
+
+    def run_source(self) -> None:
+        raise TypeError(f"{type(self).__name__} must define run_source()")  # pragma: no cover
+
+    def runtest(self) -> None:
+        try:
+            self.run_source()
+        except FindingsFailure:
+            raise
+        except Exception as exc:  # MemoryError, RecursionError and every library's own errors too
+            message = f"failed: {type(exc).__name__}: {str(exc) or 'no message'}"
+            record_error(
+                self.config,
+                ScannerError(self.stillme_source, message, "run it alone with -x to see why; report a bug", self.name),
+                self,
+            )
+            raise FindingsFailure(f"{self.name}: {self.stillme_source} {message}") from None
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
         if isinstance(excinfo.value, FindingsFailure):
@@ -53,16 +81,19 @@ class StillmeItem(pytest.Item):
 class ReportItem(StillmeItem):
     """Reads one report of another tool (SARIF, Bandit, pip-audit or Trivy JSON) into findings."""
 
+    stillme_source = "stillme-report"
+
     def __init__(self, *, report: Path, settings: Settings, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.report = report
         self.settings = settings
+        self.stillme_asked_by = settings.origins.get("reports", "")
 
-    def runtest(self) -> None:
+    def run_source(self) -> None:
         from ..scanners.ingest import ReportError
         from ..scanners.json_reports import read_report
 
-        vuln_db = self.settings.scanner_options.get("pip-audit", {}).get("vuln_db")
+        vuln_db = self.settings.get("pip-audit.vuln_db")
         try:
             # SARIF, Bandit JSON, pip-audit JSON or Trivy JSON, told apart by content.
             result = read_report(

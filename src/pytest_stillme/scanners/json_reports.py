@@ -36,9 +36,9 @@ from .jsonpath import get_list as _list
 from .jsonpath import get_str as _str
 from .jsonpath import kind as _kind
 from .jsonpath import raise_invalid as _fail
-from .osv import Advisory, Snapshot, SnapshotError, load_snapshot
-from .pip_audit import TOOL as PIP_AUDIT
-from .pip_audit import PipAuditOutputError, build_findings, parse_pip_audit_json
+from .pip_audit.audit import TOOL as PIP_AUDIT
+from .pip_audit.audit import PipAuditOutputError, build_findings, parse_pip_audit_json
+from .pip_audit.osv import Advisory, Snapshot, SnapshotError, load_snapshot
 
 __all__ = ["FORMATS", "detect_format", "parse_report", "read_report"]
 

@@ -39,11 +39,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..core.findings import Finding, Location, Rule, ScannerError, Severity
-from .base import ScanResult, SourceResult
-from .files import default_paths, item_name, walk
-from .process import ToolFailure, default_command, parse_version, run_command, stderr_tail
-from .registry import Discovery, ScanRequest, Target, ToolIdentity
+from ...core.findings import Finding, Location, Rule, ScannerError, Severity
+from ..api import Discovery, ScanRequest, ScanResult, SourceResult, Target, ToolIdentity
+from ..files import default_paths, item_name, walk
+from ..process import ToolFailure, default_command, parse_version, run_command, stderr_tail
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -38,20 +38,20 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from ..core.findings import Finding, Location, Rule, ScannerError, Severity
-from .base import ScanResult, SourceResult
-from .jsonpath import kind as _kind
+from ...core.findings import Finding, Location, Rule, ScannerError, Severity
+from ..api import ScanResult, SourceResult
+from ..jsonpath import kind as _kind
 from .osv import Advisory, DerivedSeverity, OsvServer, Snapshot, SnapshotError, derive_severity, fetch_advisories
 from .osv import load_snapshot as _load_snapshot
 from .requirements import Declarations, read_pyproject, read_requirements, relative_path, requirement_lines
 
 if TYPE_CHECKING:
-    from .registry import Discovery, ScanRequest
+    from ..api import Discovery, ScanRequest
 
 __all__ = [
     "DEFAULT_OSV_API",
@@ -529,6 +529,8 @@ class _Context:
     env: dict[str, str]
     skip_editable: bool
     allow_unaudited: frozenset[str]
+    #: The project under test, when only its own editable install is skipped (canonical name).
+    project: str
     server: OsvServer | None
     warnings: list[str] = field(default_factory=list)
 
@@ -643,10 +645,24 @@ def _audit_target(target: AuditTarget, ctx: _Context) -> tuple[SourceResult, _Ru
     return SourceResult(source, errors=tuple(errors), path=path), run, declarations
 
 
+def _project_name(root: Path) -> str:
+    """The canonical ``[project].name`` of the root's pyproject.toml ("" when there is none)."""
+    from .requirements import project_name
+
+    name = project_name(root / "pyproject.toml")
+    return canonicalize_name(name) if name else ""
+
+
 def _allowed(skipped: SkippedDependency, ctx: _Context, declarations: Declarations | None) -> bool:
     """A skip the user accepted: a name in allow_unaudited, or an editable install with skip_editable."""
     key = canonicalize_name(skipped.name) if re.fullmatch(r"[A-Za-z0-9._-]+", skipped.name) else skipped.name
     if key in ctx.allow_unaudited:
+        return True
+    if ctx.project and key == ctx.project:
+        ctx.warnings.append(
+            f"{skipped.name}, the project under test, was not audited ({skipped.reason}): "
+            "its own dependencies were (set skip_editable = false to fail on it)"
+        )
         return True
     if not ctx.skip_editable:
         return False
@@ -707,10 +723,10 @@ def audit(
     service: str = "pypi",
     osv_api: str = DEFAULT_OSV_API,
     timeout: float = DEFAULT_TIMEOUT,
-    unknown_severity: Severity = Severity.HIGH,
+    unknown_severity: Severity = Severity.UNKNOWN,
     max_snapshot_age_days: float | None = DEFAULT_MAX_SNAPSHOT_AGE_DAYS,
     allow_unaudited: Collection[str] = (),
-    skip_editable: bool = False,
+    skip_editable: bool | None = None,
     severity_lookup: bool = True,
     pip_audit_cmd: Sequence[str] | None = None,
 ) -> AuditResult:
@@ -721,7 +737,10 @@ def audit(
     only without it.  ``timeout`` bounds each pip-audit run in seconds.
     ``max_snapshot_age_days``: an older snapshot is a warning (``None``: never).
     ``allow_unaudited``: packages whose ``skip_reason`` is accepted (a warning,
-    not an error).  ``severity_lookup``: online, fetch OSV records from
+    not an error).  ``skip_editable``: ``None`` skips only an editable install
+    of the project under test (the root's ``[project].name``: it is not on
+    PyPI, and auditing it can only fail), with a note; ``True`` every editable
+    install, ``False`` none.  ``severity_lookup``: online, fetch OSV records from
     ``{osv_api}/vulns/{id}`` for severities.  ``pip_audit_cmd``: the command
     that runs pip-audit (default: this interpreter's ``-m pip_audit``).
     Arguments that make no sense raise ValueError: they are the caller's bug.
@@ -774,8 +793,9 @@ def audit(
                 service_args=service_args,
                 timeout=float(timeout),
                 env=env,
-                skip_editable=skip_editable,
+                skip_editable=bool(skip_editable),
                 allow_unaudited=frozenset(canonicalize_name(n) for n in allow_unaudited),
+                project=_project_name(root_path) if skip_editable is None else "",
                 server=server,
                 warnings=warnings,
             )
@@ -897,103 +917,45 @@ def _locator(target: AuditTarget, declarations: Declarations | None) -> Callable
 
 @dataclass(frozen=True)
 class PipAuditOptions:
-    """The scanner's settings, as ``[tool.stillme.pip-audit]`` holds them; :meth:`run` calls :func:`audit`."""
+    """The scanner's settings (declared and validated in :mod:`pytest_stillme.scanners.pip_audit`)."""
 
     targets: tuple[AuditTarget, ...] = (AuditTarget("environment"),)
     vuln_db: str | None = None
     service: str = "pypi"
     osv_api: str = DEFAULT_OSV_API
     timeout: float = DEFAULT_TIMEOUT
-    unknown_severity: Severity = Severity.HIGH
+    unknown_severity: Severity = Severity.UNKNOWN
     max_snapshot_age_days: float | None = DEFAULT_MAX_SNAPSHOT_AGE_DAYS
     allow_unaudited: tuple[str, ...] = ()
-    skip_editable: bool = False
+    #: ``None``: skip only an editable install of the project under test (it is not on PyPI).
+    skip_editable: bool | None = None
     severity_lookup: bool = True
     command: tuple[str, ...] | None = None
 
-    KEYS: ClassVar[tuple[str, ...]] = (
-        "targets",
-        "vuln_db",
-        "service",
-        "osv_api",
-        "timeout",
-        "unknown_severity",
-        "max_snapshot_age_days",
-        "allow_unaudited",
-        "skip_editable",
-        "severity_lookup",
-        "command",
-    )
-
     @classmethod
-    def from_table(cls, table: Mapping[str, Any], *, where: str = "[tool.stillme.pip-audit]") -> PipAuditOptions:
-        """Validate a settings table; every bad value at once in one ValueError, each naming its key."""
-        problems: list[str] = []
+    def from_options(cls, options: Mapping[str, Any]) -> PipAuditOptions:
+        """From the scanner's settings; a malformed audit target is a ValueError naming it."""
         values: dict[str, Any] = {}
-        for key in table:
-            if key.replace("-", "_") not in cls.KEYS:
-                problems.append(f"unknown key {key!r} in {where} (known: {', '.join(cls.KEYS)})")
-        get = {k.replace("-", "_"): v for k, v in table.items()}
-
-        def strings(key: str) -> tuple[str, ...] | None:
-            value = get.get(key)
-            if value is None:
-                return None
-            if isinstance(value, str):
-                value = [value]
-            if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-                problems.append(f"{key} in {where} must be a list of non-empty strings")
-                return None
-            return tuple(value)
-
-        raw_targets = strings("targets")
-        if raw_targets is not None:
+        if "targets" in options:
             try:
-                values["targets"] = tuple(AuditTarget.parse(t) for t in raw_targets)
+                values["targets"] = tuple(AuditTarget.parse(str(t)) for t in options["targets"])
             except ValueError as exc:
-                problems.append(f"targets in {where}: {exc}")
-        for key in ("vuln_db", "osv_api"):
-            if key in get:
-                if isinstance(get[key], str) and get[key].strip():
-                    values[key] = get[key].strip()
-                else:
-                    problems.append(f"{key} in {where} must be a non-empty string")
-        if "service" in get:
-            if get["service"] in SERVICES:
-                values["service"] = get["service"]
-            else:
-                problems.append(f"invalid service {get['service']!r} in {where} (use {' or '.join(SERVICES)})")
-        for key, minimum in (("timeout", 1e-9), ("max_snapshot_age_days", 0.0)):
-            if key in get:
-                value = get[key]
-                if key == "max_snapshot_age_days" and value == "off":
-                    values[key] = None
-                elif isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
-                    problems.append(f"{key} in {where} must be a positive number, got {value!r}")
-                else:
-                    values[key] = float(value)
-        if "unknown_severity" in get:
-            try:
-                values["unknown_severity"] = Severity.parse(get["unknown_severity"])
-            except ValueError:
-                problems.append(
-                    f"invalid severity {get['unknown_severity']!r} for unknown_severity in {where} "
-                    "(use info, low, medium, high or critical)"
-                )
-        for key in ("skip_editable", "severity_lookup"):
-            if key in get:
-                if isinstance(get[key], bool):
-                    values[key] = get[key]
-                else:
-                    problems.append(f"{key} in {where} must be true or false")
-        allowed = strings("allow_unaudited")
-        if allowed is not None:
-            values["allow_unaudited"] = allowed
-        command = strings("command")
-        if command is not None:
-            values["command"] = command
-        if problems:
-            raise ValueError("; ".join(problems))
+                raise ValueError(f"pip-audit.targets: {exc}") from None
+        for key in (
+            "vuln_db",
+            "service",
+            "osv_api",
+            "timeout",
+            "max_snapshot_age_days",
+            "skip_editable",
+            "severity_lookup",
+        ):
+            if key in options:
+                values[key] = options[key]
+        if options.get("allow_unaudited"):
+            values["allow_unaudited"] = tuple(options["allow_unaudited"])
+        if options.get("command"):
+            values["command"] = tuple(options["command"])
         return cls(**values)
 
     def run(self, root: str | Path) -> AuditResult:
@@ -1019,10 +981,10 @@ class PipAuditOptions:
 
 def discover(request: ScanRequest) -> Discovery:
     """The audited sources, one pytest item each, without running anything."""
-    from .registry import Discovery, Target
+    from ..api import Discovery, Target
 
     try:
-        options = PipAuditOptions.from_table(request.options)
+        options = PipAuditOptions.from_options(request.options)
     except ValueError as exc:
         return Discovery(errors=(ScannerError(TOOL, str(exc), "fix the pip-audit settings"),))
     targets = tuple(
@@ -1037,7 +999,7 @@ def discover(request: ScanRequest) -> Discovery:
 def run(request: ScanRequest) -> AuditResult:
     """Audit the requested sources (all configured ones when ``request.targets`` is empty)."""
     try:
-        options = PipAuditOptions.from_table(request.options)
+        options = PipAuditOptions.from_options(request.options)
     except ValueError as exc:
         return AuditResult(TOOL, errors=(ScannerError(TOOL, str(exc), "fix the pip-audit settings"),))
     wanted = {t.name for t in request.targets}

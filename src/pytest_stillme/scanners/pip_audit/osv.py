@@ -42,10 +42,10 @@ from urllib.parse import quote, unquote
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from ..core.findings import Severity
-from .jsonpath import at as _at
-from .jsonpath import get_list, get_obj, get_str
-from .jsonpath import kind as _kind
+from ...core.findings import Severity
+from ..jsonpath import at as _at
+from ..jsonpath import get_list, get_obj, get_str
+from ..jsonpath import kind as _kind
 
 __all__ = [
     "Advisory",
