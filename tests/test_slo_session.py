@@ -253,3 +253,46 @@ def test_under_xdist_the_controller_decides(pytester: pytest.Pytester, service: 
     assert data["verdict"] == "rollback"
     assert [h["ok"] for h in data["health"]] == [True, True]
     assert data["load"]["requests"] == 4
+
+
+PYPROJECT = """
+[tool.stillme]
+deploy = true
+
+[tool.stillme.slo]
+health_paths = ["/healthz"]
+metrics_path = "off"
+endpoints = [
+  "GET /items?limit=1",
+  {method = "POST", path = "/items", json = {name = "probe", quantity = 1, price = 1}, expect = [201], name = "create"},
+]
+mix = {"GET /items?limit=1" = 3, "create" = 1}
+requests = 8
+concurrency = 2
+p95 = "30s"
+generator_cpu = 100
+"""
+
+
+def test_settings_from_pyproject(pytester: pytest.Pytester, service: str) -> None:
+    pytester.makefile(".toml", pyproject=PYPROJECT)
+    pytester.makepyfile(test_smoke=SMOKE_TESTS)
+    result = pytester.runpytest("--stillme-target", service, "-m", "smoke", *QUIET)
+    assert result.ret == 0, result.stdout.str()
+    load = verdict(pytester)["load"]
+    assert [(e["name"], e["requests"], e["errors"]) for e in load["endpoints"]] == [
+        ("GET /items?limit=1", 6, 0),
+        ("create", 2, 0),
+    ]
+
+
+def test_bad_settings_are_usage_errors_naming_their_source(pytester: pytest.Pytester) -> None:
+    pytester.makefile(
+        ".toml",
+        pyproject='[tool.stillme.slo]\np95 = "fast"\nendpoints = ["GET https://elsewhere.example/"]\n',
+    )
+    result = pytester.runpytest("--stillme-deploy", "--stillme-target", "http://127.0.0.1:9", *QUIET)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*invalid p95 SLO 'fast' for slo.p95 in *pyproject.toml*", "*invalid path 'https://elsewhere.example/'*"]
+    )

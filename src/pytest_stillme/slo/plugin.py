@@ -26,7 +26,6 @@ import pytest
 
 from ..core.settings import Bad
 from .settings import DEPLOY_SETTINGS, deploy_config
-from .standalone import add_options, resolve_settings, wired
 from .target import SessionTarget
 
 if TYPE_CHECKING:
@@ -57,25 +56,16 @@ ACCESS_KEY = pytest.StashKey[Access]()
 TARGET_KEY = pytest.StashKey[SessionTarget]()
 
 
-@pytest.hookimpl(optionalhook=True)
 def pytest_stillme_register(registry: ScannerRegistry) -> None:
+    """The stage's settings: ``deploy`` (``--stillme-deploy``) and ``[tool.stillme.slo]``."""
     registry.add_settings(*DEPLOY_SETTINGS)
 
 
-@pytest.hookimpl(trylast=True)  # after the core plugin has made the "stillme" option group
-def pytest_addoption(parser: pytest.Parser) -> None:
-    if not wired():
-        add_options(parser)
-
-
 def _access(config: pytest.Config) -> Access:
-    if wired():
-        from ..adapter.recording import settings_of  # type: ignore[attr-defined,unused-ignore]
+    from ..adapter.recording import settings_of
 
-        settings = settings_of(config)
-        return Access(settings.get, settings.values.is_set, Path(settings.root))
-    resolved = resolve_settings(config)
-    return Access(resolved.get, resolved.is_set, config.rootpath)
+    settings = settings_of(config)
+    return Access(settings.get, settings.values.is_set, Path(settings.root))
 
 
 @pytest.hookimpl(trylast=True)  # after the core plugin's pytest_configure, which resolves the settings
