@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .connection import Client, origin_of
+from .connection import Client, Pool, origin_of
 from .http1 import build_request
 from .plan import Endpoint, LoadPlan, weighted_cycle
 from .results import DEFAULT_CPU_LIMIT, DEFAULT_RATE_KEPT, EndpointResult, GeneratorCheck, LoadResult, Progress
@@ -93,6 +93,7 @@ class _Run:
         self.late = 0
         self.achieved_rate = 0.0
         self.send_window = 0.0
+        self.stopping = False
 
     async def main(self) -> None:
         endpoints = self.plan.endpoints
@@ -104,21 +105,21 @@ class _Run:
         self.index = {e.name: i for i, e in enumerate(endpoints)}
         self.cycle = weighted_cycle(endpoints)
         tls = ssl.create_default_context() if origin.tls else None
-        self.clients = [Client(origin, self.plan.timeout, tls) for _ in range(self.plan.concurrency)]
-        cpu0 = time.thread_time()
-        self.progress.t0 = self.t0 = time.perf_counter()
-        try:
-            if self.plan.open_model:
-                await self._open()
-            else:
-                await self._closed()
-        except asyncio.CancelledError:
-            self.stopped_by = "interrupted"
-        finally:
-            wall = max(time.perf_counter() - self.t0, 1e-9)
-            self.cpu = (time.thread_time() - cpu0) / wall
-            for client in self.clients:
-                client.close()
+        async with Pool(origin, self.plan.timeout, tls, self.plan.concurrency) as pool:
+            self.clients = pool.clients
+            cpu0 = time.thread_time()
+            self.progress.t0 = self.t0 = time.perf_counter()
+            try:
+                if self.plan.open_model:
+                    await self._open()
+                else:
+                    await self._closed()
+            except asyncio.CancelledError:
+                self.stopped_by = "interrupted"
+            finally:
+                self.stopping = True
+                wall = max(time.perf_counter() - self.t0, 1e-9)
+                self.cpu = (time.thread_time() - cpu0) / wall
 
     async def _send(self, client: Client, endpoint: Endpoint, start: float) -> None:
         index = self.index[endpoint.name]
@@ -129,21 +130,39 @@ class _Run:
         self.recorder.add(index, start, time.perf_counter(), kind, example)
 
     async def _closed(self) -> None:
+        # Callback-driven, as wrk is: an answer's callback records it and sends the connection's next
+        # request at once, without a coroutine switch or a future per request.
         plan = self.plan
         deadline = self.t0 + plan.deadline
+        finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         issued = 0
+        active = len(self.clients)
+        limit = plan.requests
 
-        async def worker(client: Client) -> None:
-            nonlocal issued
-            while True:
-                if plan.requests is not None and issued >= plan.requests:
-                    return
-                if time.perf_counter() >= deadline:
-                    return
-                issued += 1
-                await self._send(client, next(self.cycle), time.perf_counter())
+        def send_next(client: Client) -> None:
+            nonlocal issued, active
+            if self.stopping or (limit is not None and issued >= limit) or time.perf_counter() >= deadline:
+                active -= 1
+                if not active and not finished.done():
+                    finished.set_result(None)
+                return
+            issued += 1
+            endpoint = next(self.cycle)
+            index = self.index[endpoint.name]
+            start = time.perf_counter()
+            self.progress.started += 1
 
-        await asyncio.gather(*(worker(client) for client in self.clients))
+            def done(status: int, kind: str, message: str) -> None:
+                if not kind and not endpoint.ok(status):
+                    kind = f"HTTP {status}"
+                self.recorder.add(index, start, time.perf_counter(), kind, message)
+                send_next(client)
+
+            client.start(self.requests[index], self.heads[index], done)
+
+        for client in self.clients:
+            send_next(client)
+        await finished
         self.send_window = time.perf_counter() - self.t0
         self.achieved_rate = issued / max(self.send_window, 1e-9)
         self.stopped_by = self._stopped_by(issued)
