@@ -169,6 +169,14 @@ def test_k6_summary_judged_against_the_slos(
     assert result.tools == {"k6": ""}
 
 
+def test_k6_dropped_iterations_are_never_a_pass() -> None:
+    data = k6_export(requests=1000, failed=0, p95=100.0)
+    data["metrics"]["dropped_iterations"] = {"count": 12, "rate": 0.4}
+    result = parse_k6_summary(data, source="k6.json")
+    assert [f.rule.id for f in result.findings] == ["slo/generator-bottleneck"]
+    assert "k6 dropped 12 iterations" in result.findings[0].message
+
+
 def test_k6_summary_with_custom_slos(tmp_path: Path) -> None:
     path = tmp_path / "summary.json"
     path.write_text(json.dumps(k6_export(requests=100, failed=0, p95=300.0)))

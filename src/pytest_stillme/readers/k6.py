@@ -8,7 +8,9 @@ figures under ``values``).  Durations are k6's milliseconds.  The figures
 that decide are ``http_reqs`` (requests), ``http_req_failed`` (a rate whose
 "passes" are the *failed* requests) and ``http_req_duration``'s ``p(95)``
 (in k6's default ``summaryTrendStats``; a run that dropped it cannot be
-judged and says so).
+judged and says so).  ``dropped_iterations`` means k6 could not keep an
+arrival rate: like a stillme run whose generator was the bottleneck, such a
+run is never a pass.
 
 Fail closed: a file that is not a k6 summary, or one missing a figure, is a
 :class:`~..scanners.ingest.ReportError` naming the file and the JSON path.
@@ -87,6 +89,14 @@ def k6_figures(data: Any, source: str) -> Figures:
     reqs = _values(metrics, "http_reqs", source)
     requests = _number(reqs, "count", "metrics.http_reqs", source) if reqs is not None else answered
     rate = _number(reqs, "rate", "metrics.http_reqs", source, required=False) if reqs is not None else 0.0
+    problems: tuple[str, ...] = ()
+    dropped = _values(metrics, "dropped_iterations", source)
+    dropped_count = _number(dropped, "count", "metrics.dropped_iterations", source) if dropped is not None else 0.0
+    if dropped_count:
+        problems = (
+            f"k6 dropped {dropped_count:g} iterations: it could not keep the requested arrival rate "
+            "(raise the scenario's preAllocatedVUs or maxVUs)",
+        )
     if errors > requests:
         raise ReportError(
             source, f"not a valid k6 summary: {errors:g} failed requests but only {requests:g} requests in http_reqs"
@@ -100,6 +110,7 @@ def k6_figures(data: Any, source: str) -> Figures:
         p99_ms=_number(duration, "p(99)", where, source, required=False),
         max_ms=_number(duration, "max", where, source, required=False),
         throughput=rate,
+        generator_problems=problems,
     )
 
 
