@@ -12,7 +12,10 @@ round (wrk then engine, engine then wrk, ...), and yields one ratio per
 figure; the result is the median of the rounds' ratios, so drift of a shared
 machine between rounds cancels out.
 wrk's p50 and p95 come from its own latency histogram (a Lua ``done`` hook);
-the engine's from its exact percentiles.
+the engine's from its exact percentiles.  On a machine with two CPUs or more
+the server is pinned to one and the generators to another (``--no-pin`` to
+turn that off), so what is compared is the generators, not how the
+scheduler shares one core between a generator and the server.
 
 Targets: the engine drives >= 90 % of wrk's requests per second, and its p95
 is within 10 % of wrk's (ratio <= 1.10).  Why: a generator slower than the
@@ -78,11 +81,18 @@ def free_port() -> int:
         return port
 
 
-def start_server(port: int) -> subprocess.Popen[bytes]:
+def pinning() -> tuple[set[int], set[int]] | None:
+    """CPUs for the server and for the generators (one each), when there are two to choose from."""
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    return ({cpus[0]}, {cpus[1]}) if len(cpus) >= 2 else None
+
+
+def start_server(port: int, cpus: set[int] | None = None) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "examples" / "service" / "src"), "INVENTORY_PORT": str(port)}
     env.pop("INVENTORY_TEST_FAULTS", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "inventory"],
+        preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
         cwd=ROOT / "examples" / "service",
         env=env,
         stdout=subprocess.DEVNULL,
@@ -135,13 +145,23 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--path", default="/healthz")
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--no-pin",
+        dest="pin",
+        action="store_false",
+        help="do not pin the server and the generators to separate CPUs",
+    )
     args = parser.parse_args()
     wrk = shutil.which("wrk")
     if wrk is None:
         print("wrk is not installed: apt-get install wrk (Debian's package), then run again", file=sys.stderr)
         return 2
+    pins = pinning() if args.pin else None
     port = free_port()
-    server = start_server(port)
+    server = start_server(port, pins[0] if pins else None)
+    if pins:
+        # wrk inherits this process's affinity; the engine's thread is in this process.
+        os.sched_setaffinity(0, pins[1])
     url = f"http://127.0.0.1:{port}"
     runs: dict[str, list[Run]] = {"wrk": [], "engine": []}
     try:
@@ -161,7 +181,8 @@ def main() -> int:
         server.wait(timeout=10)
     shape = f"{args.connections} connections, {args.duration:g} s x {args.rounds} rounds"
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"one uvicorn worker serving GET {args.path}, {shape}; load average at the end {load}")
+    where = f"server on CPU {sorted(pins[0])[0]}, generators on CPU {sorted(pins[1])[0]}" if pins else "not pinned"
+    print(f"one uvicorn worker serving GET {args.path}, {shape}; {where}; load average at the end {load}")
     for tool, items in runs.items():
         for r in items:
             cpu = f", generator CPU {r.generator_cpu:.0%}" if r.generator_cpu is not None else ""
