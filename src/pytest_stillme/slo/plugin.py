@@ -82,9 +82,23 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         cfg = deploy_config(access.get, access.is_set)
         target.check()
+        _check_installed(cfg.metrics_path is not None)
     except (Bad, TargetError) as exc:
         raise pytest.UsageError(f"pytest-stillme configuration:\n  --stillme-deploy: {exc}") from None
     config.pluginmanager.register(DeployPlugin(config, cfg, target, access.root), "stillme-deploy")
+
+
+def _check_installed(metrics: bool) -> None:
+    """The probes need httpx, the metrics check prometheus-client: say so before anything runs."""
+    import importlib.util
+
+    from ..service import TargetError
+
+    missing = [
+        name for name in ("httpx", *(("prometheus_client",) if metrics else ())) if not importlib.util.find_spec(name)
+    ]
+    if missing:
+        raise TargetError(f"needs {', '.join(missing)}: pip install 'pytest-stillme[deploy]'")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
