@@ -41,6 +41,7 @@ stillme_slo_health_budget = 30s
 stillme_slo_p95 = {p95}
 stillme_slo_rollback_p95 = {rollback_p95}
 stillme_slo_generator_cpu = 100
+stillme_slo_generator_lag = off
 stillme_slo_metrics = inventory_http_requests_total inventory_items
 """
 
@@ -194,7 +195,7 @@ def test_an_app_import_string_is_served_in_process_and_the_root_driven_by_defaul
     pytester.makefile(
         ".ini",
         pytest="[pytest]\nstillme_slo_duration = 0.3\nstillme_slo_p95 = 30s\nstillme_slo_rollback_p95 = off\n"
-        "stillme_slo_generator_cpu = 100\nstillme_slo_metrics = svc_hits_total\n",
+        "stillme_slo_generator_cpu = 100\nstillme_slo_generator_lag = off\nstillme_slo_metrics = svc_hits_total\n",
     )
     result = pytester.runpytest("--stillme-deploy", "--stillme-target", "svc_app:app", "-m", "smoke", *QUIET)
     assert result.ret == 0, result.stdout.str()
@@ -220,7 +221,7 @@ def test_too_slow(slo):
 
 
 def test_the_slo_fixture(pytester: pytest.Pytester, service: str) -> None:
-    pytester.makefile(".ini", pytest="[pytest]\nstillme_slo_generator_cpu = 100\n")
+    pytester.makefile(".ini", pytest="[pytest]\nstillme_slo_generator_cpu = 100\nstillme_slo_generator_lag = off\n")
     pytester.makepyfile(test_load=SLO_TESTS)
     set_faults(service, latency_ms=150, paths=["/items"])
     result = pytester.runpytest(
@@ -271,6 +272,7 @@ requests = 8
 concurrency = 2
 p95 = "30s"
 generator_cpu = 100
+generator_lag = "off"
 """
 
 

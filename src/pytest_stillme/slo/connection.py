@@ -197,6 +197,8 @@ class Pool:
         self.clients = [Client(origin, timeout, tls) for _ in range(size)]
         self.interval = min(max(timeout / 10, 0.005), 0.05)
         self._sweeper: asyncio.Task[None] | None = None
+        #: How late each sweep woke (seconds): the event loop's lag.
+        self.lags: list[float] = []
 
     async def __aenter__(self) -> Pool:
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
@@ -210,7 +212,9 @@ class Pool:
 
     async def _sweep(self) -> None:
         while True:
+            due = time.perf_counter() + self.interval
             await asyncio.sleep(self.interval)
             now = time.perf_counter()
+            self.lags.append(max(now - due, 0.0))
             for client in self.clients:
                 client.expire(now)

@@ -27,6 +27,7 @@ timeout to drain).  No pytest here.
 from __future__ import annotations
 
 import asyncio
+import math
 import ssl
 import threading
 import time
@@ -38,8 +39,16 @@ from typing import Any
 from .connection import Client, Pool, origin_of
 from .http1 import build_request
 from .plan import Endpoint, LoadPlan, weighted_cycle
-from .results import DEFAULT_CPU_LIMIT, DEFAULT_RATE_KEPT, EndpointResult, GeneratorCheck, LoadResult, Progress
-from .stats import Distribution
+from .results import (
+    DEFAULT_CPU_LIMIT,
+    DEFAULT_LOOP_LAG_MS,
+    DEFAULT_RATE_KEPT,
+    EndpointResult,
+    GeneratorCheck,
+    LoadResult,
+    Progress,
+)
+from .stats import Distribution, percentile
 
 __all__ = ["EndpointResult", "GeneratorCheck", "LoadError", "LoadResult", "Progress", "run_load"]
 
@@ -79,11 +88,14 @@ class _Recorder:
 
 
 class _Run:
-    def __init__(self, base_url: str, plan: LoadPlan, progress: Progress, cpu_limit: float, rate_kept: float) -> None:
+    def __init__(
+        self, base_url: str, plan: LoadPlan, progress: Progress, cpu_limit: float, rate_kept: float, lag_limit: float
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.plan = plan
         self.progress = progress
         self.cpu_limit = cpu_limit
+        self.lag_limit = lag_limit
         self.rate_kept = rate_kept
         self.recorder = _Recorder([e.name for e in plan.endpoints], progress)
         self.stopped_by = ""
@@ -94,6 +106,7 @@ class _Run:
         self.achieved_rate = 0.0
         self.send_window = 0.0
         self.stopping = False
+        self.pool: Pool | None = None
 
     async def main(self) -> None:
         endpoints = self.plan.endpoints
@@ -107,6 +120,7 @@ class _Run:
         tls = ssl.create_default_context() if origin.tls else None
         async with Pool(origin, self.plan.timeout, tls, self.plan.concurrency) as pool:
             self.clients = pool.clients
+            self.pool = pool
             cpu0 = time.thread_time()
             self.progress.t0 = self.t0 = time.perf_counter()
             try:
@@ -247,6 +261,8 @@ class _Run:
             backlog=self.backlog,
             late=self.late,
             concurrency=self.plan.concurrency,
+            loop_lag_ms=percentile(sorted(self.pool.lags), 99) * 1000 if self.pool is not None else 0.0,
+            loop_lag_limit_ms=self.lag_limit,
         )
         return LoadResult(
             url=self.base_url,
@@ -270,6 +286,7 @@ def run_load(
     progress: Callable[[Progress], None] | None = None,
     interval: float = 1.0,
     cpu_limit: float = DEFAULT_CPU_LIMIT,
+    lag_limit_ms: float | None = DEFAULT_LOOP_LAG_MS,
     rate_kept: float = DEFAULT_RATE_KEPT,
 ) -> LoadResult:
     """Drive ``plan`` against ``base_url`` (already checked by the caller) and return what was measured.
@@ -283,7 +300,7 @@ def run_load(
     except ValueError as exc:
         raise LoadError(str(exc)) from None
     counters = Progress()
-    run = _Run(base_url, plan, counters, cpu_limit, rate_kept)
+    run = _Run(base_url, plan, counters, cpu_limit, rate_kept, math.inf if lag_limit_ms is None else lag_limit_ms)
     failure: list[BaseException] = []
     state: dict[str, Any] = {}
 

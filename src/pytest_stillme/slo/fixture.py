@@ -187,6 +187,7 @@ class SloRunner:
                 plan,
                 progress=progress,
                 cpu_limit=float(self._get("slo.generator_cpu")) / 100.0,
+                lag_limit_ms=self._get("slo.generator_lag"),
                 rate_kept=float(self._get("slo.rate_kept")) / 100.0,
             )
         finally:

@@ -143,7 +143,14 @@ class LoadItem(DeployItem):
                 show(counters.line("load"))
 
         try:
-            result = run_load(url, cfg.plan, progress=progress, cpu_limit=cfg.cpu_limit, rate_kept=cfg.rate_kept)
+            result = run_load(
+                url,
+                cfg.plan,
+                progress=progress,
+                cpu_limit=cfg.cpu_limit,
+                rate_kept=cfg.rate_kept,
+                lag_limit_ms=cfg.lag_limit_ms,
+            )
         except LoadError as exc:
             self._fail_to_run(str(exc), "see the message")
             raise

@@ -203,7 +203,11 @@ class DeployPlugin:
             slo=self.cfg.slo,
             rollback=self.cfg.rollback,
             health_budget_ms=self.cfg.health_budget * 1000,
-            extra_thresholds={"generator_cpu": self.cfg.cpu_limit, "rate_kept": self.cfg.rate_kept},
+            extra_thresholds={
+                "generator_cpu": self.cfg.cpu_limit,
+                "generator_lag_ms": self.cfg.lag_limit_ms,
+                "rate_kept": self.cfg.rate_kept,
+            },
         )
         self.verdict = verdict
         path = Path(self.cfg.verdict_path)

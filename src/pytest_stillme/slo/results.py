@@ -15,6 +15,7 @@ from .stats import Distribution
 
 __all__ = [
     "DEFAULT_CPU_LIMIT",
+    "DEFAULT_LOOP_LAG_MS",
     "DEFAULT_RATE_KEPT",
     "EndpointResult",
     "GeneratorCheck",
@@ -24,6 +25,8 @@ __all__ = [
 
 #: Share of one core the engine's thread may use before it counts as saturated.
 DEFAULT_CPU_LIMIT = 0.9
+#: 99th percentile of the event loop's lateness above which the generator counts as starved.
+DEFAULT_LOOP_LAG_MS = 100.0
 #: Share of the due requests an open-model run must start on schedule.
 DEFAULT_RATE_KEPT = 0.95
 
@@ -64,11 +67,21 @@ class GeneratorCheck:
     #: Due requests started more than 10 ms late.
     late: int = 0
     concurrency: int = 0
+    #: How late the engine's event loop woke for its timer (99th percentile, ms): a loop the machine did
+    #: not give CPU in time answers late whatever its own CPU share says.
+    loop_lag_ms: float = 0.0
+    loop_lag_limit_ms: float = DEFAULT_LOOP_LAG_MS
 
     @property
     def problems(self) -> tuple[str, ...]:
         """Why the figures describe the generator; empty when it kept up."""
         found = []
+        if self.loop_lag_ms > self.loop_lag_limit_ms:  # an infinite limit switches the check off
+            found.append(
+                f"the load generator's event loop ran {self.loop_lag_ms:.0f} ms late (p99; limit "
+                f"{self.loop_lag_limit_ms:g} ms): the machine did not give it CPU in time, so its latencies include "
+                "its own waiting; run it where it has a core to itself"
+            )
         if self.cpu >= self.cpu_limit:
             found.append(
                 f"the load generator's own CPU was saturated ({self.cpu:.0%} of a core, limit {self.cpu_limit:.0%}): "
@@ -102,6 +115,7 @@ class GeneratorCheck:
             "rate_kept": self.rate_kept,
             "backlog": self.backlog,
             "late": self.late,
+            "loop_lag_ms": round(self.loop_lag_ms, 3),
             "bottleneck": self.bottleneck,
             "problems": list(self.problems),
         }
@@ -156,6 +170,7 @@ class LoadResult:
             f"latency ms: p50 {lat.p50:.1f}, p95 {lat.p95:.1f}, p99 {lat.p99:.1f}, max {lat.max:.1f}"
             + (" (from the time each request was due)" if self.plan.open_model else ""),
             f"generator: {self.generator.cpu:.0%} of a core"
+            + f", event loop lag p99 {self.generator.loop_lag_ms:.1f} ms"
             + (
                 f", {self.generator.achieved_rate:.0f} of {self.generator.requested_rate:g} req/s started"
                 if self.generator.requested_rate

@@ -172,6 +172,12 @@ DEPLOY_SETTINGS: tuple[Setting, ...] = (
         "share of a core (percent) above which the load generator counts as the bottleneck (90)",
     ),
     Setting(
+        "slo.generator_lag",
+        milliseconds(allow_off=True, what="generator lag limit"),
+        100.0,
+        "ms (p99) the load generator's event loop may run late before it counts as starved, or off (100)",
+    ),
+    Setting(
         "slo.rate_kept",
         percent(what="share of the rate kept"),
         95.0,
@@ -194,6 +200,7 @@ class DeployConfig:
     rollback: Rollback = field(default_factory=Rollback)
     verdict_path: str = DEFAULT_VERDICT
     cpu_limit: float = 0.9
+    lag_limit_ms: float | None = 100.0
     rate_kept: float = 0.95
 
 
@@ -277,5 +284,6 @@ def deploy_config(get: Get, is_set: Callable[[str], bool]) -> DeployConfig:
         rollback=rollback_of(get),
         verdict_path=str(get("slo.verdict")),
         cpu_limit=float(get("slo.generator_cpu")) / 100.0,
+        lag_limit_ms=get("slo.generator_lag"),
         rate_kept=float(get("slo.rate_kept")) / 100.0,
     )
