@@ -72,6 +72,7 @@ class Run:
     p95_ms: float
     errors: int
     generator_cpu: float | None = None
+    loop_lag_ms: float | None = None
 
 
 def free_port() -> int:
@@ -128,7 +129,8 @@ def run_engine(url: str, path: str, connections: int, duration: float) -> Run:
     plan = LoadPlan((Endpoint("GET", path),), concurrency=connections, duration=duration)
     result = run_load(url, plan)
     lat = result.latency
-    return Run("engine", result.requests, result.throughput, lat.p50, lat.p95, result.errors, result.generator.cpu)
+    gen = result.generator
+    return Run("engine", result.requests, result.throughput, lat.p50, lat.p95, result.errors, gen.cpu, gen.loop_lag_ms)
 
 
 def paired(runs: dict[str, list[Run]], field: str) -> float:
@@ -185,7 +187,11 @@ def main() -> int:
     print(f"one uvicorn worker serving GET {args.path}, {shape}; {where}; load average at the end {load}")
     for tool, items in runs.items():
         for r in items:
-            cpu = f", generator CPU {r.generator_cpu:.0%}" if r.generator_cpu is not None else ""
+            cpu = (
+                f", generator CPU {r.generator_cpu:.0%}, loop lag p99 {r.loop_lag_ms:.1f} ms"
+                if r.generator_cpu is not None and r.loop_lag_ms is not None
+                else ""
+            )
             figures = f"{r.rps:8.0f} req/s  p50 {r.p50_ms:6.2f} ms  p95 {r.p95_ms:6.2f} ms"
             print(f"  {tool:6s} {figures}  errors {r.errors}{cpu}")
     rps_ratio = paired(runs, "rps")
