@@ -26,13 +26,12 @@ import pytest
 
 from ..core.settings import Bad
 from .settings import DEPLOY_SETTINGS, deploy_config
-from .target import SessionTarget
 
 if TYPE_CHECKING:
     from ..scanners.api import ScannerRegistry
     from .fixture import SloRunner
     from .items import DeployState
-    from .target import TargetClient
+    from .target import SessionTarget, TargetClient
     from .verdict import DeployVerdict
 
 __all__ = ["slo", "target"]
@@ -53,7 +52,7 @@ class Access:
 
 
 ACCESS_KEY = pytest.StashKey[Access]()
-TARGET_KEY = pytest.StashKey[SessionTarget]()
+TARGET_KEY = pytest.StashKey["SessionTarget"]()
 
 
 def pytest_stillme_register(registry: ScannerRegistry) -> None:
@@ -73,11 +72,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", SMOKE_MARKER)
     access = _access(config)
     config.stash[ACCESS_KEY] = access
-    target = SessionTarget(access.get("target"), allow_remote=bool(access.get("allow_remote")), root=access.root)
-    config.stash[TARGET_KEY] = target
     if not access.get("deploy"):
         return
     from ..service import TargetError
+
+    target = _session_target(config)
 
     try:
         cfg = deploy_config(access.get, access.is_set)
@@ -86,6 +85,18 @@ def pytest_configure(config: pytest.Config) -> None:
     except (Bad, TargetError) as exc:
         raise pytest.UsageError(f"pytest-stillme configuration:\n  --stillme-deploy: {exc}") from None
     config.pluginmanager.register(DeployPlugin(config, cfg, target, access.root), "stillme-deploy")
+
+
+def _session_target(config: pytest.Config) -> SessionTarget:
+    """The session's target, made on first use (an idle session imports no service machinery)."""
+    target = config.stash.get(TARGET_KEY, None)
+    if target is None:
+        from .target import SessionTarget
+
+        access = config.stash[ACCESS_KEY]
+        target = SessionTarget(access.get("target"), allow_remote=bool(access.get("allow_remote")), root=access.root)
+        config.stash[TARGET_KEY] = target
+    return target
 
 
 def _check_installed(metrics: bool) -> None:
@@ -250,7 +261,7 @@ def _url_or_fail(config: pytest.Config) -> str:
     from ..service import TargetError
 
     try:
-        return config.stash[TARGET_KEY].url()
+        return _session_target(config).url()
     except TargetError as exc:
         pytest.fail(str(exc), pytrace=False)
 
