@@ -148,14 +148,18 @@ def raw_server() -> Iterator[tuple[int, list[bytes]]]:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
+    listener.settimeout(0.05)  # accept() wakes to see the stop flag
     stop = threading.Event()
 
     def serve() -> None:
         while not stop.is_set():
             try:
                 conn, _ = listener.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
+            conn.settimeout(5)
             with conn:
                 conn.recv(65536)
                 if scripts:
@@ -165,8 +169,8 @@ def raw_server() -> Iterator[tuple[int, list[bytes]]]:
     thread.start()
     yield listener.getsockname()[1], scripts
     stop.set()
-    listener.close()
     thread.join(5)
+    listener.close()
 
 
 def test_client_errors_are_kinds_not_exceptions(raw_server: tuple[int, list[bytes]]) -> None:
