@@ -68,7 +68,6 @@ class _Recorder:
     errors: list[int] = field(default_factory=list)
     kinds: dict[str, int] = field(default_factory=dict)
     examples: dict[str, str] = field(default_factory=dict)
-    first: float = 0.0
     last: float = 0.0
 
     def __post_init__(self) -> None:
