@@ -104,6 +104,7 @@ class ReportItem(StillmeItem):
                 vuln_db=self.settings.resolve(str(vuln_db)) if vuln_db else None,
                 max_bytes=int(self.settings.get("max_report_size")),
                 honour_suppressions=bool(self.settings.get("report_suppressions", True)),
+                **_slo_judgement(self.settings),
             )
         except ReportError as exc:
             record_error(
@@ -129,6 +130,15 @@ class ReportItem(StillmeItem):
             )
         if problems:
             raise FindingsFailure(f"{self.report}:\n" + "\n".join(problems))
+
+
+def _slo_judgement(settings: Settings) -> dict[str, Any]:
+    """The SLOs a k6 summary is judged against, when the deployment stage declared them."""
+    if settings.get("slo.p95") is None:
+        return {}
+    from ..slo.settings import rollback_of, slo_of
+
+    return {"slo": slo_of(settings.get), "rollback": rollback_of(settings.get)}
 
 
 class ReportCollectionPlugin:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.findings import CATEGORIES, Location, ScannerError, Severity
 from .bandit import TOOL as BANDIT
@@ -33,10 +33,15 @@ from .pip_audit import PipAuditOutputError, build_findings, is_pip_audit, parse_
 from .sarif import parse_sarif
 from .trivy import TRIVY, is_trivy, parse_trivy
 
+if TYPE_CHECKING:
+    from ..slo.judge import Rollback, Slo
+
 __all__ = ["FORMATS", "detect_format", "parse_report", "read_report"]
 
 #: The formats :func:`read_report` knows, as :func:`detect_format` names them.
-FORMATS = ("sarif", BANDIT, PIP_AUDIT, TRIVY)
+ZAP = "zap"
+K6 = "k6"
+FORMATS = ("sarif", BANDIT, PIP_AUDIT, TRIVY, ZAP, K6)
 
 
 def read_report(
@@ -48,6 +53,8 @@ def read_report(
     vuln_db: str | Path | Snapshot | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     honour_suppressions: bool = True,
+    slo: Slo | None = None,
+    rollback: Rollback | None = None,
 ) -> IngestResult:
     """Read any report stillme knows; anything else is a :class:`ReportError`.
 
@@ -58,15 +65,21 @@ def read_report(
     the network.
     """
     name = str(path)
-    data = load_json(read_bytes(path, max_bytes=max_bytes), name)
+    raw = read_bytes(path, max_bytes=max_bytes)
+    from .zap import is_zap_xml, parse_zap_xml
+
+    if is_zap_xml(raw):
+        return parse_zap_xml(raw, source=name)
     return parse_report(
-        data,
+        load_json(raw, name),
         source=name,
         root=root,
         tool_categories=tool_categories,
         default_category=default_category,
         vuln_db=vuln_db,
         honour_suppressions=honour_suppressions,
+        slo=slo,
+        rollback=rollback,
     )
 
 
@@ -79,9 +92,19 @@ def parse_report(
     default_category: str = "sast",
     vuln_db: str | Path | Snapshot | None = None,
     honour_suppressions: bool = True,
+    slo: Slo | None = None,
+    rollback: Rollback | None = None,
 ) -> IngestResult:
     """Like :func:`read_report` for an already-parsed JSON value; ``source`` names it in errors."""
     kind = detect_format(data)
+    if kind == ZAP:
+        from .zap import parse_zap_json
+
+        return parse_zap_json(data, source=source)
+    if kind == K6:
+        from .k6 import parse_k6_summary
+
+        return parse_k6_summary(data, source=source, slo=slo, rollback=rollback)
     if kind == "sarif":
         return parse_sarif(
             data,
@@ -121,6 +144,13 @@ def detect_format(data: Any) -> str:
         return TRIVY
     if is_pip_audit(data):
         return PIP_AUDIT
+    from .k6 import is_k6_summary
+    from .zap import is_zap_json
+
+    if is_zap_json(data):
+        return ZAP
+    if is_k6_summary(data):
+        return K6
     return ""
 
 
@@ -129,9 +159,11 @@ def _describe(data: Any) -> str:
         keys = ", ".join(sorted(str(k) for k in data)[:8]) or "none"
         return (
             f"a JSON object with keys {keys}, which is none of SARIF, Bandit JSON (results, errors, metrics), "
-            "pip-audit JSON (dependencies) or Trivy JSON (SchemaVersion, Results)"
+            "pip-audit JSON (dependencies), Trivy JSON (SchemaVersion, Results), ZAP's JSON report (site) "
+            "or a k6 summary export (metrics)"
         )
-    return f"{_kind(data)} at the top level, which is none of SARIF, Bandit JSON, pip-audit JSON or Trivy JSON"
+    known = "SARIF, Bandit, pip-audit, Trivy, ZAP, k6"
+    return f"{_kind(data)} at the top level, which is none of the reports stillme reads ({known})"
 
 
 def _user_category(tool: str, table: Mapping[str, str] | None) -> str:
