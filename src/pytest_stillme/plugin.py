@@ -102,6 +102,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "stillme_scan(scanner, category): an item of a stillme scanner (--stillme-scan); select with -m"
     )
+    config.addinivalue_line(
+        "markers", "stillme_source: any stillme item that is not a test (scanners, reports, stages); select with -m"
+    )
     if settings.reports:
         from .adapter.items import ReportCollectionPlugin
 

@@ -8,34 +8,24 @@ empty result.  The findings themselves travel on the item's report.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ..core.config import Settings
-from ..core.findings import Finding, ScannerError
+from ..core.findings import ScannerError
+from ..report.text import findings_text
 from .recording import note_tool, record_error, record_finding
 
-__all__ = ["FindingsFailure", "ReportCollectionPlugin", "ReportItem"]
+__all__ = ["FindingsFailure", "ReportCollectionPlugin", "ReportItem", "StillmeItem"]
 
 
 class FindingsFailure(Exception):
     """An item's own failure: shown as its plain text, not as a traceback."""
 
 
-def describe_findings(findings: Sequence[Finding], limit: int = 50) -> str:
-    lines = []
-    for f in findings[:limit]:
-        lines.append(f"[{f.severity.label}] {f.tool} {f.rule.id} {f.rule.name}".rstrip())
-        lines.append(f"    {f.message}")
-        lines.append(f"    at {f.location.describe()}")
-        if f.rule.cwe:
-            lines.append("    " + ", ".join(f"CWE-{c}" for c in f.rule.cwe))
-    if len(findings) > limit:
-        lines.append(f"... and {len(findings) - limit} more")
-    return "\n".join(lines)
+_SOURCE_MARK = pytest.mark.stillme_source
 
 
 class StillmeItem(pytest.Item):
@@ -51,6 +41,11 @@ class StillmeItem(pytest.Item):
     stillme_source = "stillme"
     #: Who asked for it ("--stillme-scan", "pyproject.toml"), for the message when it did not run.
     stillme_asked_by = ""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # Every source item can be selected (or left out, knowingly) with -m stillme_source.
+        self.add_marker(_SOURCE_MARK)
 
     def run_source(self) -> None:
         raise TypeError(f"{type(self).__name__} must define run_source()")  # pragma: no cover
@@ -126,7 +121,7 @@ class ReportItem(StillmeItem):
             problems.append("the tool reported that it failed:\n" + "\n".join(e.describe() for e in result.errors))
         if blocking:
             problems.append(
-                f"{len(blocking)} finding(s) at or above the gate's thresholds:\n" + describe_findings(blocking)
+                f"{len(blocking)} finding(s) at or above the gate's thresholds:\n" + findings_text(blocking)
             )
         if problems:
             raise FindingsFailure(f"{self.report}:\n" + "\n".join(problems))

@@ -156,17 +156,32 @@ class ReportAttacher:
         if pending:
             setattr(report, REPORT_ATTR, pending_payload(pending))
             # On the item too: JUnit reads a test's properties from its teardown report.
-            for entry in pending:
-                if isinstance(entry, Finding):
-                    text = f"[{entry.severity.label}] {entry.tool} {entry.rule.id}: {entry.message}"
-                    prop = ("stillme.finding", f"{text} at {entry.location.describe()}")
-                elif isinstance(entry, ScannerError):
-                    prop = ("stillme.error", entry.describe())
-                else:
-                    continue
+            for prop in _properties(pending, already=len(item.user_properties)):
                 report.user_properties.append(prop)
                 item.user_properties.append(prop)
         return report
+
+
+#: Properties per item in JUnit: a scanner item with 100,000 findings must not write 45 MB of them.
+MAX_PROPERTIES = 100
+
+
+def _properties(pending: list[Finding | ScannerError | ToolRun], already: int) -> list[tuple[str, str]]:
+    """JUnit properties for what a test recorded: redacted, the first hundred, then a count."""
+    from ..core.redact import redact_text
+    from ..core.shown import finding_line
+
+    props: list[tuple[str, str]] = []
+    entries = [e for e in pending if not isinstance(e, ToolRun)]
+    room = max(MAX_PROPERTIES - already, 0)
+    for entry in entries[:room]:
+        if isinstance(entry, Finding):
+            props.append(("stillme.finding", finding_line(entry, limit=500)))
+        else:
+            props.append(("stillme.error", redact_text(entry.describe())))
+    if len(entries) > room:
+        props.append(("stillme.more", f"{len(entries) - room} more findings and errors (see the SARIF report)"))
+    return props
 
 
 def pending_payload(pending: list[Finding | ScannerError | ToolRun]) -> dict[str, Any]:

@@ -47,6 +47,9 @@ import pytest
 from ..core.config import Settings
 from ..core.findings import Finding, ScannerError
 from ..core.gate import Policy
+from ..core.redact import redact_text
+from ..core.shown import finding_line
+from ..report.text import MAX_LISTED, findings_text
 from ..scanners.api import (
     Discovery,
     ScannerSpec,
@@ -511,26 +514,6 @@ def _split(targets: Sequence[Target], sizes: dict[str, int], count: int) -> list
 # -- items
 
 
-def describe_finding(finding: Finding, *, detailed: bool = True) -> list[str]:
-    """A finding as the tool's user reads it: rule, severity, confidence, CWE, line, the code."""
-    rule = f"{finding.rule.id} {finding.rule.name}".strip() if finding.rule.name != finding.rule.id else finding.rule.id
-    facts = [f"severity {finding.severity.label}"]
-    if finding.confidence:
-        facts.append(f"confidence {finding.confidence}")
-    facts.extend(f"CWE-{c}" for c in finding.rule.cwe)
-    where = f"line {finding.location.line}" if finding.location.line else finding.location.describe()
-    if not detailed:
-        return [f"  {rule} ({', '.join(facts)}) {where}: {' '.join(finding.message.split())}"]
-    lines = [f"{rule} ({', '.join(facts)})", f"    {where}: {finding.message}"]
-    if finding.evidence:
-        lines.append(f"    > {finding.evidence}")
-    if finding.fix:
-        lines.append(f"    fix: {finding.fix}")
-    if finding.rule.help_uri:
-        lines.append(f"    {finding.rule.help_uri}")
-    return lines
-
-
 class ScanItem(StillmeItem):
     """One target (usually a file) of one scanner: ``src/app/run.py::bandit``."""
 
@@ -573,14 +556,10 @@ class ScanItem(StillmeItem):
             limit = self.scan.state.policy.threshold(self.scan.spec.category)
             problems.append(
                 f"{len(blocking)} {self.scan.tool} finding(s) at or above the gate's threshold "
-                f"({self.scan.spec.category} >= {limit.label if limit else 'off'}):\n"
-                + "\n".join(line for f in blocking for line in describe_finding(f))
+                f"({self.scan.spec.category} >= {limit.label if limit else 'off'}):\n" + findings_text(blocking)
             )
             if below:
-                problems.append(
-                    "also found, below the threshold:\n"
-                    + "\n".join(line for f in below for line in describe_finding(f, detailed=False))
-                )
+                problems.append("also found, below the threshold:\n" + findings_text(below, detailed=False))
         if problems:
             raise FindingsFailure(f"{self.target.name}:\n" + "\n".join(problems))
 
@@ -617,11 +596,13 @@ class ScanStatusItem(StillmeItem):
         discovered = {t.name for t in scan.discovery.targets}
         run_errors = [*scan.discovery.errors, *plan.errors, *(e for r in results for e in r.errors)]
         file_errors = [*plan.unreadable.values()]
+        #: Errors of targets that have items of their own: those items record and show them; counted here.
+        shown_elsewhere = 0
         others: list[Finding] = []
         for result in results:
             for source in result.sources:
                 if source.source in discovered:
-                    file_errors.extend(source.errors)
+                    shown_elsewhere += bool(source.errors)
                 else:
                     # Not an item of its own (another file the tool reported on, or a scanner without
                     # per-target items): this item carries it.
@@ -635,17 +616,22 @@ class ScanStatusItem(StillmeItem):
             record_finding(self.config, finding, self)
         problems = []
         if run_errors:
-            problems.append(f"{scan.tool} failed:\n" + "\n".join(f"  {e.describe()}" for e in _unique(run_errors)))
+            problems.append(
+                f"{scan.tool} failed:\n" + "\n".join(f"  {redact_text(e.describe())}" for e in _unique(run_errors))
+            )
         if file_errors:
             problems.append(
                 f"{scan.tool} could not scan {len({e.target for e in file_errors})} file(s):\n"
-                + "\n".join(f"  {e.describe()}" for e in _unique(file_errors))
+                + "\n".join(f"  {redact_text(e.describe())}" for e in _unique(file_errors))
             )
+        if shown_elsewhere:
+            problems.append(f"{scan.tool} could not scan {shown_elsewhere} of its targets: see their items")
         blocking, _ = _split_blocking(scan.state.policy, others)
         if blocking:
             problems.append(
                 f"{len(blocking)} finding(s) at or above the gate's threshold outside the collected files:\n"
-                + "\n".join(f"  {f.location.describe()}: " + describe_finding(f)[0] for f in blocking)
+                + "\n".join(f"  {finding_line(f)}" for f in blocking[:MAX_LISTED])
+                + (f"\n  ... and {len(blocking) - MAX_LISTED} more" if len(blocking) > MAX_LISTED else "")
             )
         if problems:
             summary = scan.discovery.summary or scan.tool

@@ -27,7 +27,7 @@ import pytest
 
 from .markers import MARKER_LINES
 from .settings import CHAOS_SETTINGS, ChaosSettings, chaos_settings
-from .state import DIR_INPUT, FIXTURE_KEY, INFO_KEY, SEED_INPUT, START_INPUT, STATE_KEY, ChaosState
+from .state import AUTO_WORKER, DIR_INPUT, FIXTURE_KEY, INFO_KEY, SEED_INPUT, START_INPUT, STATE_KEY, ChaosState
 
 if TYPE_CHECKING:
     from ..scanners.api import ScannerRegistry
@@ -38,6 +38,23 @@ __all__ = ["chaos"]
 
 def pytest_stillme_register(registry: ScannerRegistry) -> None:
     registry.add_settings(*CHAOS_SETTINGS)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
+    """A chaos session that would run in one process runs in one pytest-xdist worker instead.
+
+    A test stuck in native code (a C extension that never returns to Python) can only be
+    stopped by ending its process.  In a worker that is the worker: xdist reports the test as
+    crashed, stillme as a TIMEOUT, and the session goes on to write JUnit, SARIF and the gate.
+    The whole process would take every report with it.  ``chaos.worker = false``, ``-n``,
+    ``-p no:xdist``, a debugger or ``isolate`` keep the session as it was.
+    """
+    from .worker import wants_worker
+
+    if wants_worker(early_config, args):
+        args[:0] = ["-n", "1"]
+        early_config.stash[AUTO_WORKER] = True
 
 
 def _load_settings(config: pytest.Config) -> ChaosSettings:

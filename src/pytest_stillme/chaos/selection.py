@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from .markers import chaos_requested, explicitly_named, is_named, marker_names, read_markers
-from .state import DESELECTED_OUTPUT, INFO_KEY, ChaosState
+from .state import AUTO_WORKER, DESELECTED_OUTPUT, INFO_KEY, ChaosState
 
 __all__ = ["SelectionPlugin"]
 
@@ -55,11 +55,17 @@ class SelectionPlugin:
         if settings.session_budget is not None:
             extra.append(f"session budget {settings.session_budget:g} s")
         lines = [f"stillme chaos: {seed}; {chaos}", f"stillme chaos: {limits}; {', '.join(extra)}"]
+        if config.stash.get(AUTO_WORKER, False):
+            lines.append(
+                "stillme chaos: the stage runs in one pytest-xdist worker, so a test stuck in native code cannot "
+                "take the reports with it (set chaos.worker = false to run in this process)"
+            )
         in_one_process = getattr(config.option, "dist", "no") == "no"
         if state.requested and in_one_process and settings.isolate == "off" and settings.escalate:
             lines.append(
                 "stillme chaos: one process, no isolation: a test stuck in native code past its timeout and grace "
-                "ends the session (stacks shown, no reports); run with -n 1 or isolate to keep the session going"
+                "ends the session (stacks shown, no reports); install pytest-xdist (stillme then runs the stage in "
+                "one worker), run with -n 1, or set isolate to keep the session going"
             )
         return lines
 

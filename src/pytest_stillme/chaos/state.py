@@ -92,6 +92,8 @@ class ChaosState:
 
 
 STATE_KEY = pytest.StashKey[ChaosState]()
+#: Set when stillme put a chaos session into one xdist worker (``chaos.plugin``), for the header.
+AUTO_WORKER = pytest.StashKey[bool]()
 INFO_KEY: pytest.StashKey[MarkerInfo] = pytest.StashKey()
 TIMER_KEY: pytest.StashKey[Timer] = pytest.StashKey()
 #: True while the test's runtest protocol runs (a cancel from pytest_exception_interact is then too early).

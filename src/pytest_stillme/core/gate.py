@@ -16,6 +16,8 @@ from datetime import date
 
 from .findings import CATEGORIES, Finding, ScannerError, Severity
 from .ledger import Ledger
+from .redact import redact_text
+from .shown import finding_line
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
@@ -180,7 +182,7 @@ def evaluate(policy: Policy, ledger: Ledger, coverage: Coverage | None) -> Verdi
             str(len(errors)),
             "0",
             not errors,
-            tuple(e.describe() for e in errors),
+            tuple(redact_text(e.describe()) for e in errors),
         )
     )
     expired = tuple(s for s in policy.suppressions if s.expires < policy.today)
@@ -242,15 +244,6 @@ def _category_checks(policy: Policy, active: Iterable[Finding]) -> list[Check]:
             checks.append(Check(f"{category} findings", figure, "not gated", True))
             continue
         blocking = [f for f in found if policy.blocks(f)]
-        details = tuple(
-            f"[{f.severity.label}] {f.tool} {f.rule.id}: {_one_line(f.message)} at {f.location.describe()}"
-            for f in blocking
-        )
+        details = tuple(finding_line(f) for f in blocking)
         checks.append(Check(f"{category} findings", figure, f"0 at >= {limit.label}", not blocking, details))
     return checks
-
-
-def _one_line(text: str, limit: int = 200) -> str:
-    """A message folded onto one line, so a multi-line message cannot break a table."""
-    folded = " ".join(text.split())
-    return folded if len(folded) <= limit else folded[: limit - 3] + "..."

@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from ..core.redact import redact_finding, redact_text
+
 if TYPE_CHECKING:
     from ..core.gate import Verdict
     from .junit import JUnitTotals
@@ -178,7 +180,7 @@ def _findings(verdict: Verdict) -> list[str]:
             escape_cell(f.location.describe()),
             escape_cell(f.message),
         )
-        for f in verdict.blocking[:MAX_FINDINGS]
+        for f in (redact_finding(b) for b in verdict.blocking[:MAX_FINDINGS])
     ]
     lines = [
         "",
@@ -195,7 +197,7 @@ def _errors(verdict: Verdict) -> list[str]:
     if not verdict.errors:
         return []
     lines = ["", f"### Scanner errors ({len(verdict.errors)})", ""]
-    lines += [_item(e.describe()) for e in verdict.errors[:_MAX_LIST]]
+    lines += [_item(redact_text(e.describe())) for e in verdict.errors[:_MAX_LIST]]
     if len(verdict.errors) > _MAX_LIST:
         lines.append(f"- … and {len(verdict.errors) - _MAX_LIST} more")
     return lines

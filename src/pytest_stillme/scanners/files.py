@@ -15,11 +15,13 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from collections.abc import Iterable
+import shutil
+import subprocess
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Walk", "default_paths", "item_name", "walk"]
+__all__ = ["Walk", "default_paths", "gitignored", "item_name", "walk"]
 
 #: Folder names never entered, at any depth.
 PRUNED = frozenset(
@@ -161,3 +163,60 @@ def item_name(root: Path, path: str) -> str:
             except ValueError:
                 return candidate.as_posix()
     return Path(os.path.normpath(candidate)).as_posix()
+
+
+def gitignored(root: Path, files: Sequence[str]) -> frozenset[str]:
+    """The files (as given, relative to ``root``) that ``.gitignore`` rules ignore.
+
+    In a git work tree git itself answers (``git check-ignore``: nested
+    ``.gitignore`` files, ``.git/info/exclude`` and the global excludes, and
+    tracked files are never ignored); elsewhere the root's ``.gitignore`` is
+    read with pathspec when it is installed.
+    """
+    if not files:
+        return frozenset()
+    ignored = _git_check_ignore(root, files)
+    if ignored is not None:
+        return ignored
+    rules = root / ".gitignore"
+    if not rules.is_file():
+        return frozenset()
+    try:
+        import pathspec
+    except ImportError:
+        return frozenset()
+    try:
+        spec = pathspec.PathSpec.from_lines("gitwildmatch", rules.read_text(encoding="utf-8").splitlines())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return frozenset()
+    return frozenset(f for f in files if spec.match_file(os.path.normpath(f).replace(os.sep, "/")))
+
+
+def _git_check_ignore(root: Path, files: Sequence[str]) -> frozenset[str] | None:
+    """``git check-ignore`` over the files; ``None`` when git is missing or the root is no work tree."""
+    git = shutil.which("git")
+    if git is None or not _in_work_tree(git, root):
+        return None
+    try:
+        done = subprocess.run(
+            [git, "-C", str(root), "check-ignore", "--stdin", "-z"],
+            input="\0".join(files).encode("utf-8", "surrogateescape") + b"\0",
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode not in (0, 1):  # 1: nothing ignored
+        return None
+    return frozenset(p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p)
+
+
+def _in_work_tree(git: str, root: Path) -> bool:
+    try:
+        done = subprocess.run(
+            [git, "-C", str(root), "rev-parse", "--is-inside-work-tree"], capture_output=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0 and done.stdout.strip() == b"true"

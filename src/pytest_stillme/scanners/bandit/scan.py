@@ -44,7 +44,7 @@ from ...readers.bandit import parse_bandit, unscanned_hint
 from ...readers.jsonpath import Invalid
 from ...readers.paths import root_spellings
 from ..api import Discovery, ScanRequest, ScanResult, SourceResult, Target, ToolIdentity
-from ..files import default_paths, item_name, walk
+from ..files import gitignored, item_name, walk
 from ..process import ToolFailure, default_command, parse_version, run_command, stderr_tail
 
 if sys.version_info >= (3, 11):
@@ -119,8 +119,8 @@ def _config_error(message: str, target: str) -> ScannerError:
 
 
 def scan_paths(root: Path, options: BanditOptions) -> tuple[str, ...]:
-    """The configured paths, else the project's packages."""
-    return options.paths or default_paths(root)
+    """The configured paths, else the whole root (``bandit -r .``, without what the walk leaves out)."""
+    return options.paths or (".",)
 
 
 def read_config(root: Path, options: BanditOptions, paths: Sequence[str]) -> BanditConfig:
@@ -247,10 +247,15 @@ def discover(request: ScanRequest) -> Discovery:
         return Discovery(errors=(error,))
     config = read_config(root, options, paths)
     found = walk(root, paths, suffixes=(".py", ".pyw"), skip_tests=not options.scan_tests)
+    # By default the whole root, as bandit -r . would, minus what .gitignore ignores (build output,
+    # generated code); configured paths are taken as given.
+    ignored = gitignored(root, found.files) if not options.paths else frozenset()
     explicit = {p for p in paths if (root / p).is_file()}
     included, excluded = _matcher(config.include, False), _matcher(config.exclude, True)
     targets = tuple(
-        Target(item_name(root, p), p) for p in found.files if (p in explicit or included(p)) and not excluded(p)
+        Target(item_name(root, p), p)
+        for p in found.files
+        if (p in explicit or included(p)) and not excluded(p) and p not in ignored
     )
     errors = list(config.errors)
     for raw in found.missing:
