@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["SETTINGS_KEY"]
 
 #: Sub-plugins with hooks of their own; loaded with this one, disabled with it.
-pytest_plugins = ["pytest_stillme.chaos.plugin"]
+pytest_plugins = ["pytest_stillme.chaos.plugin", "pytest_stillme.fuzz.plugin"]
 
 LOG = logging.getLogger("pytest_stillme")
 GATE_NODEID = "stillme::gate"
