@@ -130,7 +130,7 @@ def planted_app() -> DropLargeBodies:
 
     async def wait(request: Request) -> Response:
         ms = request.query_params.get("ms", "1")
-        await asyncio.sleep(min(int(ms), 600_000) / 1000 if ms.isdigit() else 0)
+        await asyncio.sleep(min(int(ms), 3000) / 1000 if ms.isdigit() else 0)
         return JSONResponse({"waited": ms})
 
     async def comment(request: Request) -> Response:
@@ -281,3 +281,57 @@ def clean_app() -> Starlette:
         Route("/upload", upload, methods=["POST"]),
     ]
     return Starlette(routes=routes)
+
+
+def flask_app(*, debug: bool) -> Any:
+    """A WSGI (Flask) app: SQL error text, reflected XSS, a crash; with ``debug``, exceptions propagate."""
+    from flask import Flask, jsonify, request
+
+    app = Flask("stillme_fuzz_flask")
+    app.debug = debug
+    db = _database()
+
+    @app.route("/find")
+    def find() -> Any:
+        name = request.args.get("name", "shoe")
+        try:
+            rows = db.execute(f"SELECT price FROM products WHERE name = '{name}'").fetchall()
+        except sqlite3.Error as exc:
+            return jsonify(error=f"sqlite3.OperationalError: {exc}"), 400
+        return jsonify(prices=[r[0] for r in rows])
+
+    @app.route("/hello")
+    def hello() -> Any:
+        return f"<html><body><h1>Hi {request.args.get('who', 'you')}</h1></body></html>"
+
+    @app.route("/items/<int:item_id>", methods=["GET", "DELETE"])
+    def item(item_id: int) -> Any:
+        return jsonify(item=[1, 2, 3][item_id])
+
+    return app
+
+
+def clean_flask_app() -> Any:
+    from flask import Flask, jsonify, request
+
+    app = Flask("stillme_fuzz_flask_clean")
+    db = _database()
+
+    @app.route("/find")
+    def find() -> Any:
+        name = request.args.get("name", "shoe")
+        rows = db.execute("SELECT price FROM products WHERE name = ?", (name,)).fetchall()
+        return jsonify(prices=[r[0] for r in rows])
+
+    @app.route("/hello")
+    def hello() -> Any:
+        return f"<html><body><h1>Hi {html.escape(request.args.get('who', 'you'))}</h1></body></html>"
+
+    @app.route("/items/<int:item_id>", methods=["GET", "DELETE"])
+    def item(item_id: int) -> Any:
+        items = [1, 2, 3]
+        if not 0 <= item_id < len(items):
+            return jsonify(error="no such item"), 404
+        return jsonify(item=items[item_id])
+
+    return app

@@ -56,6 +56,9 @@ def crawl(send: Callable[[Request], Reply], *, pages: int, origin: str = "http:/
             continue
         seen.add(path)
         reply = send(Request(method="GET", path=path))
+        if reply.status in (404, 405):
+            found.pop(("GET", path), None)  # a link to nowhere (or no index page) is no endpoint
+            continue
         note("GET", path, [])
         if reply.status >= 400 or not reply.is_html or not reply.body:
             continue

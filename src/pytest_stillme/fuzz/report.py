@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..core.findings import Finding, Location, Rule
 from ..core.redact import redact_finding, redact_text
+from .builtin import app_frame
 from .engine import Found
 from .reproduce import curl, python_snippet
 from .run import FuzzResult
@@ -38,6 +39,10 @@ def _relative(file: str, root: Path | None) -> str:
 def _location(found: Found, result: FuzzResult, root: Path | None) -> Location:
     endpoint = found.exchange.endpoint
     param = found.failure.param
+    if found.check.kind == "target":
+        # A property of the whole app: the file of its routes, no line.
+        files = [_relative(e.source.file, root) for e in result.endpoints if e.source is not None]
+        return Location(path=next((f for f in files if f), ""))
     if result.kind == "url":
         return Location(url=result.base_url + endpoint.path, method=endpoint.method, param=param)
     source = endpoint.source
@@ -55,7 +60,7 @@ def _how(found: Found) -> str:
     return "minimal: shrunk by hypothesis" if found.shrunk else "the first request that showed it"
 
 
-def evidence(found: Found, result: FuzzResult) -> str:
+def evidence(found: Found, result: FuzzResult, root: Path | None = None) -> str:
     """How to reproduce it, and what came back (not yet redacted)."""
     if found.check.kind == "target":
         return found.failure.message
@@ -72,14 +77,20 @@ def evidence(found: Found, result: FuzzResult) -> str:
     lines += ["  " + line for line in snippet.splitlines()]
     lines.append(f"response: {reply.describe()}")
     if reply.exception is not None:
-        frames = reply.exception.frames[-3:]
-        lines.append(f"  raised {reply.exception.describe()}")
-        lines += [f"    at {file}:{line} in {name}()" for file, line, name in frames]
+        error = reply.exception
+        lines.append(f"  raised {error.describe()}")
+        frames = [app_frame(error.frames)] + ([error.frames[-1]] if error.frames else [])
+        for file, line, name in dict.fromkeys(f for f in frames if f[0]):
+            lines.append(f"    at {_relative(file, root) or file}:{line} in {name}()")
+    shown = reply.excerpt(400)
     if reply.body:
-        lines += ["  " + line for line in reply.excerpt(400).splitlines()[:12]]
-    if found.failure.evidence and found.failure.evidence not in reply.excerpt(400):
+        lines += ["  " + line for line in shown.splitlines()[:12]]
+    extra = found.failure.evidence
+    if extra and extra.strip(".") not in shown and extra != reply.describe() and (
+        reply.exception is None or extra != reply.exception.describe()
+    ):
         lines.append("evidence:")
-        lines += ["  " + line for line in found.failure.evidence.splitlines()[:8]]
+        lines += ["  " + line for line in extra.splitlines()[:8]]
     lines.append(
         f"seed: {result.seed} (pytest --hypothesis-seed={result.seed} repeats this call's generated requests; "
         "the example database replays earlier failures first)"
@@ -92,7 +103,7 @@ def to_finding(found: Found, result: FuzzResult, root: Path | None) -> Finding:
     chk = found.check
     endpoint = found.exchange.endpoint
     failure = found.failure
-    where = endpoint.label + (f" [{failure.param}]" if failure.param else "")
+    where = "app" if chk.kind == "target" else endpoint.label + (f" [{failure.param}]" if failure.param else "")
     parts = (TOOL, chk.dedupe_group, endpoint.method, endpoint.path, failure.param, failure.key)
     fingerprint = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
     finding = Finding(
@@ -109,7 +120,7 @@ def to_finding(found: Found, result: FuzzResult, root: Path | None) -> Finding:
         severity=chk.severity,
         message=f"{where}: {failure.message}",
         location=_location(found, result, root),
-        evidence=evidence(found, result),
+        evidence=evidence(found, result, root),
         fix=chk.fix,
         confidence=chk.confidence,
         fingerprint=fingerprint,
@@ -127,7 +138,7 @@ def describe_result(result: FuzzResult, findings: list[Finding]) -> str:
     order = sorted(findings, key=lambda f: (-int(f.severity), f.message))
     for finding in order:
         at = finding.location
-        where = f"{at.path}:{at.line}" if at.path else at.describe()
+        where = f"{at.path}:{at.line}" if at.path and at.line else at.describe()
         block = [
             "",
             f"[{finding.severity.label}] {finding.rule.id}: {finding.message}",

@@ -51,7 +51,8 @@ def curl(request: Request, base_url: str) -> str:
     if request.body is not None:
         body = request.body
         if len(body) > _LARGE or b"\x00" in body:
-            prefix = f"python3 -c 'import sys; sys.stdout.buffer.write({_body_expression(request)})' | "
+            code = f"import sys; sys.stdout.buffer.write({_body_expression(request)})"
+            prefix = f"python3 -c {_sh(code)} | "
             words += ["--data-binary", "@-"]
         else:
             words += ["--data-binary", _sh(body.decode("utf-8", "backslashreplace"))]

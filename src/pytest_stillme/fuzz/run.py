@@ -174,6 +174,7 @@ def run_fuzz(
         sender = open_sender(url or app, kind=kind)
         heartbeat.end()
         if generation != heartbeat.generation:
+            sender.discard()
             return  # left behind while starting
         runner.bind(sender, generation)
         try:
@@ -194,6 +195,8 @@ def run_fuzz(
         finally:
             if generation == heartbeat.generation:
                 sender.close()
+            else:
+                sender.discard()
 
     watched(
         work,

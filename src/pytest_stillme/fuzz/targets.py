@@ -23,6 +23,7 @@ import contextvars
 import time
 import traceback
 from collections.abc import Iterable
+from urllib.parse import unquote_to_bytes
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,8 @@ class _Capture:
     started: bool = False
     completed: bool = False
     dropped: bool = False
+    #: The request's path as sent (percent-encoded), for a WSGI environ as a server builds it.
+    raw_path: str = ""
 
 
 _CURRENT: contextvars.ContextVar[_Capture | None] = contextvars.ContextVar("stillme_fuzz_capture", default=None)
@@ -130,6 +133,7 @@ class _Lifespan:
     async def shutdown(self, timeout: float) -> None:
         if self.supported and self._task is not None and not self._task.done():
             await self._exchange("lifespan.shutdown", timeout)
+            await asyncio.wait({self._task}, timeout=timeout)
 
 
 def _url(request: Request) -> str:
@@ -187,7 +191,11 @@ class Sender:
         raise NotImplementedError
 
     def close(self) -> None:
-        """Release the target (lifespan shutdown, threads, connections)."""
+        """Release the target (lifespan shutdown, connections)."""
+
+    def discard(self) -> None:
+        """Release what a worker that was left behind holds, without telling the app (no lifespan shutdown)."""
+        self.close()
 
 
 class AsgiSender(Sender):
@@ -233,6 +241,17 @@ class AsgiSender(Sender):
             self.loop.run_until_complete(self.lifespan.shutdown(10.0))
         except Exception:  # shutdown problems are the app's, not a finding
             pass
+        self.discard()
+
+    def discard(self) -> None:
+        # As asyncio.run does: nothing of the app's may be left pending on a closed loop (a coroutine
+        # finalised later by the garbage collector runs the app's code at a random point).
+        pending = asyncio.all_tasks(self.loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
         self.loop.close()
 
 
@@ -245,6 +264,9 @@ class _WsgiEdge:
         if capture is None:
             result: Iterable[bytes] = self.app(environ, start_response)
             return result
+        if capture.raw_path:
+            # PEP 3333: PATH_INFO holds the path's bytes decoded as latin-1 (httpx gives it decoded text).
+            environ["PATH_INFO"] = unquote_to_bytes(capture.raw_path).decode("latin-1")
 
         def tracked(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             capture.started = True
@@ -275,7 +297,7 @@ class WsgiSender(Sender):
         self.transport = httpx.WSGITransport(app=_WsgiEdge(app), raise_app_exceptions=False)
 
     def send(self, request: Request, timeout: float) -> Reply:
-        capture = _Capture()
+        capture = _Capture(raw_path=request.path)
         _CURRENT.set(capture)
         start = time.perf_counter()
         try:
