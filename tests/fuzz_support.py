@@ -11,19 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import html
+import socket
+import threading
 import os
 import re
 import sqlite3
 import tempfile
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+
+LOOPBACK = "127.0.0.1"
 
 #: Planted defect kind -> (method, path) of the endpoint that has it, and the check that must find it.
 PLANTED: dict[str, tuple[str, str]] = {
@@ -45,9 +52,31 @@ INDEX = """<!doctype html><html><head><title>shop</title></head><body>
 <a href="/search?q=shoe">search</a> <a href="/product?id=1">product</a>
 <a href="/greet?name=ann">greet</a> <a href="/files?name=readme.txt">files</a>
 <a href="/calc?expr=1%2B1">calc</a> <a href="/render?tpl=hello">render</a> <a href="/ping?host=localhost">ping</a>
+<a href="/crash?n=2">crash</a> <a href="/redirect?next=/">redirect</a> <a href="/wait?ms=1">wait</a>
 <a href="https://example.com/elsewhere">elsewhere</a> <a href="mailto:x@example.com">mail</a>
 <form action="/comment" method="post"><input name="text" value="hi"><input type="submit"></form>
 </body></html>"""
+
+#: What both apps serve at /openapi.json: only the JSON endpoint, which no link or form can reach.
+DOCUMENT = {
+    "openapi": "3.0.3",
+    "info": {"title": "shop", "version": "1"},
+    "paths": {
+        "/upload": {
+            "post": {
+                "operationId": "upload",
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {"type": "object", "properties": {"name": {"type": "string", "example": "a"}}}
+                        }
+                    }
+                },
+                "responses": {"200": {"description": "ok"}},
+            }
+        }
+    },
+}
 
 _PRODUCTS = [(1, "shoe", 10), (2, "shirt", 20), (3, "sock", 3)]
 _SHELL = re.compile(r"echo (\w*)\$\(\((\d+)\*(\d+)\)\)")
@@ -75,6 +104,9 @@ def planted_app() -> DropLargeBodies:
 
     async def index(request: Request) -> Response:
         return HTMLResponse(INDEX)
+
+    async def document(request: Request) -> Response:
+        return JSONResponse(DOCUMENT)
 
     async def search(request: Request) -> Response:
         q = request.query_params.get("q", "")
@@ -143,6 +175,7 @@ def planted_app() -> DropLargeBodies:
 
     routes = [
         Route("/", index),
+        Route("/openapi.json", document),
         Route("/search", search),
         Route("/product", product),
         Route("/greet", greet),
@@ -195,6 +228,9 @@ def clean_app() -> Starlette:
     async def index(request: Request) -> Response:
         return HTMLResponse(INDEX)
 
+    async def document(request: Request) -> Response:
+        return JSONResponse(DOCUMENT)
+
     async def search(request: Request) -> Response:
         q = request.query_params.get("q", "")
         rows = db.execute("SELECT name FROM products WHERE name LIKE ?", (f"%{q}%",)).fetchall()
@@ -235,8 +271,8 @@ def clean_app() -> Starlette:
         return PlainTextResponse(str(int(a) + int(b)))
 
     async def redirect(request: Request) -> Response:
-        target = request.query_params.get("next", "/")
-        if not target.startswith("/") or any(c in target for c in "\r\n"):
+        target = request.query_params.get("next", "/").strip()
+        if not target.startswith("/") or not target.isprintable():
             target = "/"
         return Response(status_code=302, headers={"location": target.encode("latin-1", "replace").decode("latin-1")})
 
@@ -267,6 +303,7 @@ def clean_app() -> Starlette:
 
     routes = [
         Route("/", index),
+        Route("/openapi.json", document),
         Route("/search", search),
         Route("/product", product),
         Route("/greet", greet),
@@ -335,3 +372,29 @@ def clean_flask_app() -> Any:
         return jsonify(item=items[item_id])
 
     return app
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """A real uvicorn on a free loopback port, in a thread; yields its base URL.
+
+    The socket's protocol must be IPPROTO_TCP (not 0): asyncio sets TCP_NODELAY only on sockets
+    that say TCP, and without it every keep-alive response stalls ~40 ms (Nagle meets delayed ACK).
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind((LOOPBACK, 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, lifespan="on", ws="none", log_level="critical", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started and thread.is_alive():
+            thread.join(0.01)
+        if not server.started:
+            raise RuntimeError("uvicorn did not start")
+        yield f"http://{LOOPBACK}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

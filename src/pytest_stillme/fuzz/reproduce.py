@@ -76,8 +76,9 @@ def python_snippet(request: Request, *, kind: str, base_url: str, app_ref: str) 
         return "\n".join(
             [
                 "import httpx",
-                f"response = httpx.Client(base_url={base_url!r}).request({call})",
-                "print(response.status_code, response.text[:500])",
+                f"with httpx.Client(base_url={base_url!r}) as c:",
+                f"    response = c.request({call})",
+                "    print(response.status_code, response.text[:500])",
             ]
         )
     module, _, attr = app_ref.partition(":")
