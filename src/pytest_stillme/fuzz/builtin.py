@@ -36,7 +36,7 @@ _TRACES: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 _SQL_ERRORS = re.compile(
-    r"sqlite3?\.\w*Error|SQLITE_ERROR|unrecognized token: |near \"[^\"\n]{0,80}\": syntax error|"
+    r"sqlite3?\.\w*Error|SQLITE_ERROR|unrecognized token: |near \\?\"[^\"\n]{0,80}\\?\": syntax error|"
     r"no such column: |unterminated quoted string|You have an error in your SQL syntax|"
     r"check the manual that corresponds to your (MySQL|MariaDB) server version|MySQLSyntaxErrorException|"
     r"syntax error at or near|PG::SyntaxError|psycopg2?\.errors\.|invalid input syntax for (type )?\w+|"

@@ -67,6 +67,8 @@ def _accessed_key(node: ast.AST) -> tuple[ast.AST, str] | None:
 
 def _is_json_source(node: ast.AST, request: str) -> bool:
     """``await request.json()``, ``request.get_json()``, ``request.json``, ``json.loads(request.body)``."""
+    if isinstance(node, ast.BoolOp):  # request.get_json(silent=True) or {}
+        return _is_json_source(node.values[0], request)
     if isinstance(node, ast.Await):
         node = node.value
     if isinstance(node, ast.Call):
