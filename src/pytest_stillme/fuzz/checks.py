@@ -169,11 +169,12 @@ class CheckRegistry:
 
 def default_registry(*, slow: float | None = 2.0) -> CheckRegistry:
     """Every built-in check; ``slow`` is the response-time budget (None: no slow-response check)."""
-    from . import builtin, probes
+    from .builtin import response_checks, target_checks
+    from .probes import probe_checks
 
-    registry = CheckRegistry(builtin.response_checks(slow=slow))
-    for item in probes.probe_checks():
+    registry = CheckRegistry(response_checks(slow=slow))
+    for item in probe_checks():
         registry.add(item)
-    for item in builtin.target_checks():
+    for item in target_checks():
         registry.add(item)
     return registry

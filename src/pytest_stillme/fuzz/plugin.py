@@ -23,9 +23,9 @@ __all__ = ["fuzz"]
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    from . import hookspecs
+    import importlib
 
-    pluginmanager.add_hookspecs(hookspecs)
+    pluginmanager.add_hookspecs(importlib.import_module(f"{__package__}.hookspecs"))
 
 
 @pytest.hookimpl(optionalhook=True)
