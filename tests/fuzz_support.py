@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import html
-import socket
-import threading
 import os
 import re
+import socket
 import sqlite3
 import tempfile
+import threading
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager

@@ -44,7 +44,8 @@ def test_server_error_names_the_exception_at_the_apps_own_frame() -> None:
     frames = (("/app/shop.py", 12, "search"), (json.decoder.__file__, 355, "raw_decode"))
     ex = exchange(status=500, exception=AppError("json.decoder.JSONDecodeError", "Expecting value", frames))
     (failure,) = run("server-error", ex)
-    assert "JSONDecodeError" in failure.message and "search() at shop.py:12" in failure.message
+    assert "JSONDecodeError" in failure.message
+    assert "search() at shop.py:12" in failure.message
     assert failure.key == "json.decoder.JSONDecodeError@/app/shop.py:12"
     assert app_frame(frames) == frames[0]
     assert run("server-error", exchange(status=503))[0].key == "503"
@@ -74,8 +75,12 @@ def test_ordinary_pages_are_not_stack_traces() -> None:
 
 
 def test_sql_error_text_blames_the_parameter_that_carried_the_quote() -> None:
-    ex = exchange('{"error": "near \\"\'\\": syntax error"}', status=400, kind="application/json",
-                  values={"query:q": "shoe'", "query:page": "1"})
+    ex = exchange(
+        '{"error": "near \\"\'\\": syntax error"}',
+        status=400,
+        kind="application/json",
+        values={"query:q": "shoe'", "query:page": "1"},
+    )
     (failure,) = run("sql-error", ex)
     assert failure.param == "q"
     raised = exchange(status=500, exception=AppError("sqlite3.OperationalError", "unrecognized token", ()))
@@ -100,10 +105,13 @@ def test_file_content_in_a_response_is_a_disclosure() -> None:
     assert run("file-disclosure", exchange("/etc/passwd not found", values={"query:q": "/etc/passwd"})) == []
 
 
-@pytest.mark.parametrize(("name", "marker", "payload"), [
-    ("template-injection", TEMPLATE_MARKER, "{{7777*7777}}"),
-    ("command-injection", CMD_MARKER, ";echo stillme$((123*457))"),
-])
+@pytest.mark.parametrize(
+    ("name", "marker", "payload"),
+    [
+        ("template-injection", TEMPLATE_MARKER, "{{7777*7777}}"),
+        ("command-injection", CMD_MARKER, ";echo stillme$((123*457))"),
+    ],
+)
 def test_evaluated_markers_are_injections_but_echoes_are_not(name: str, marker: str, payload: str) -> None:
     assert run(name, exchange(f"result: {marker}", values={"query:q": payload}))[0].param == "q"
     assert run(name, exchange(f"you sent {payload}", values={"query:q": payload})) == []
@@ -122,7 +130,8 @@ def test_timing_and_transport_checks() -> None:
     assert run("slow-response", exchange(elapsed=0.5)) == []
     assert run("timeout", exchange(status=0, error="timeout", elapsed=5.0))
     assert run("dropped-connection", exchange(status=0, error="dropped"))
-    assert not CHECKS["timeout"].shrink and not CHECKS["slow-response"].shrink
+    assert not CHECKS["timeout"].shrink
+    assert not CHECKS["slow-response"].shrink
     assert slow_check(0.1).run(exchange(elapsed=0.2))
 
 
@@ -161,8 +170,11 @@ def _sqlite_probe(*, vulnerable: bool, noisy: bool = False) -> Probe:
 def test_boolean_sql_injection_answering_200_is_found_and_a_parameterised_query_is_not() -> None:
     probe = _sqlite_probe(vulnerable=True)
     failure = sql_boolean(probe)
-    assert failure is not None and failure.param == "q" and "boolean-based" in failure.message
-    assert probe.shown is not None and "OR" in str(probe.shown.request.query)
+    assert failure is not None
+    assert failure.param == "q"
+    assert "boolean-based" in failure.message
+    assert probe.shown is not None
+    assert "OR" in str(probe.shown.request.query)
     assert sql_boolean(_sqlite_probe(vulnerable=False)) is None
     # A page that changes on every request is noise, not a condition's value.
     assert sql_boolean(_sqlite_probe(vulnerable=True, noisy=True)) is None
@@ -170,7 +182,8 @@ def test_boolean_sql_injection_answering_200_is_found_and_a_parameterised_query_
 
 def test_union_sql_injection_is_found_by_the_evaluated_concatenation() -> None:
     failure = sql_union(_sqlite_probe(vulnerable=True))
-    assert failure is not None and "1 column" in failure.message
+    assert failure is not None
+    assert "1 column" in failure.message
     assert sql_union(_sqlite_probe(vulnerable=False)) is None
 
 
@@ -181,15 +194,19 @@ def _html_probe(escape: bool) -> Probe:
     def send(target: Param, value: object) -> Exchange:
         text = html.escape(str(value)) if escape else str(value)
         page = f'<html><body><input value="{text}"><p>hi</p></body></html>'
-        return Exchange(endpoint, Request("GET", "/hi", values={param.slot: value}),
-                        Reply(200, (("content-type", "text/html"),), page.encode()))
+        return Exchange(
+            endpoint,
+            Request("GET", "/hi", values={param.slot: value}),
+            Reply(200, (("content-type", "text/html"),), page.encode()),
+        )
 
     return Probe(endpoint, param, "ann", send)
 
 
 def test_reflection_that_changes_the_page_structure_is_xss() -> None:
     failure = xss_structure(_html_probe(escape=False))
-    assert failure is not None and "structure" in failure.message
+    assert failure is not None
+    assert "structure" in failure.message
     assert xss_structure(_html_probe(escape=True)) is None
 
 
@@ -202,12 +219,15 @@ def test_the_registry_adds_switches_off_and_rejects_unknown_names() -> None:
         """Teapots are not servers."""
         return ex.fail("a teapot") if ex.reply.status == 418 else None
 
-    assert isinstance(teapot, Check) and teapot.title == "Teapots are not servers." and teapot.cwe == (1,)
+    assert isinstance(teapot, Check)
+    assert teapot.title == "Teapots are not servers."
+    assert teapot.cwe == (1,)
     registry.add(teapot)
     assert teapot in registry.enabled("response")
     assert teapot.run(exchange(status=418))[0].check == "teapot"
     registry.disable("teapot", "stack-trace")
-    assert not registry.is_enabled("teapot") and registry.get("teapot") is teapot
+    assert not registry.is_enabled("teapot")
+    assert registry.get("teapot") is teapot
     with pytest.raises(FuzzError, match="unknown fuzz check 'nope'") as info:
         registry.disable("nope")
     assert "server-error" in info.value.hint

@@ -37,8 +37,9 @@ def kinds(result: FuzzResult) -> set[tuple[str, str, str]]:
 
 
 @pytest.mark.parametrize("kind", sorted(PLANTED))
-def test_every_planted_defect_is_found_over_a_real_loopback_server(live_planted: tuple[str, FuzzResult],
-                                                                   kind: str) -> None:
+def test_every_planted_defect_is_found_over_a_real_loopback_server(
+    live_planted: tuple[str, FuzzResult], kind: str
+) -> None:
     _, result = live_planted
     method, path = PLANTED[kind]
     expected = "server-error" if kind in AS_SERVER_ERRORS else kind
@@ -59,7 +60,8 @@ def test_a_url_target_finding_has_a_url_location_and_a_python_snippet_that_repro
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         exec(compile(snippet, "<snippet>", "exec"), {})
-    assert printed.getvalue().startswith("200 ") and "root:" in printed.getvalue()
+    assert printed.getvalue().startswith("200 ")
+    assert "root:" in printed.getvalue()
 
 
 def test_a_clean_app_over_the_wire_has_no_findings() -> None:

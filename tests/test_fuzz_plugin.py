@@ -1,4 +1,4 @@
-"""The ``fuzz`` fixture in real pytest sessions: failures, the ledger and SARIF, seeds, profiles, xdist, install cost."""
+"""The ``fuzz`` fixture in real sessions: failures, ledger and SARIF, seeds, profiles, xdist, install cost."""
 
 from __future__ import annotations
 
@@ -8,17 +8,17 @@ import sys
 import textwrap
 
 import pytest
+import starlette.applications  # noqa: F401
 
 # Loaded here, before any inner session: pytester drops the modules a session imported when it ends,
 # and importing hypothesis, httpx and starlette again in every inner session would cost seconds each.
-import pytest_stillme.fuzz.explore  # noqa: F401
-import pytest_stillme.fuzz.fixture  # noqa: F401
-import pytest_stillme.fuzz.run  # noqa: F401
+import pytest_stillme.fuzz.explore
+import pytest_stillme.fuzz.fixture
+import pytest_stillme.fuzz.run
 import pytest_stillme.fuzz.targets  # noqa: F401
-import starlette.applications  # noqa: F401
 
 #: A small shop with two planted defects (SQL error text, reflected XSS) and a clean endpoint.
-SHOP = '''
+SHOP = """
 import sqlite3
 
 from starlette.applications import Starlette
@@ -56,9 +56,9 @@ async def length(request):
 app = Starlette(routes=[Route("/find", find), Route("/hello", hello)])
 clean = Starlette(routes=[Route("/health", health)])
 lengthy = Starlette(routes=[Route("/length", length)])
-'''
+"""
 
-TESTS = '''
+TESTS = """
 import shop
 
 
@@ -69,7 +69,7 @@ def test_shop(fuzz):
 def test_clean(fuzz):
     result = fuzz(shop.clean, examples=5)
     assert result.requests > 0 and result.found == []
-'''
+"""
 
 
 @pytest.fixture
@@ -86,10 +86,12 @@ def test_the_fixture_fails_listing_every_finding_recorded_in_sarif_and_the_gate_
     result = shop.runpytest("-n", "2", "--stillme-gate", "--stillme-sarif=out.sarif", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=2)  # the gate is a test of its own, failed by the findings
     text = result.stdout.str()
-    assert "stillme fuzz:" in text and "finding(s) on" in text
+    assert "stillme fuzz:" in text
+    assert "finding(s) on" in text
     for check in ("sql-error: GET /find [name]", "sql-boolean: GET /find [name]", "xss-reflection: GET /hello [who]"):
         assert check in text
-    assert "curl -sS -i" in text and "seed " in text
+    assert "curl -sS -i" in text
+    assert "seed " in text
     assert "stillme gate" in text
     sarif = json.loads((shop.path / "out.sarif").read_text())
     run = next(r for r in sarif["runs"] if r["tool"]["driver"]["name"] == "stillme-fuzz")
@@ -103,7 +105,9 @@ def test_the_fixture_fails_listing_every_finding_recorded_in_sarif_and_the_gate_
     assert by_rule["sql-error"]["properties"]["param"] == "name"
 
 
-def test_the_seed_of_hypothesis_seed_is_used_and_reported(shop: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_seed_of_hypothesis_seed_is_used_and_reported(
+    shop: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import hypothesis.core
 
     # Hypothesis's plugin sets its forced seed for the process; later inner sessions must not inherit it.
@@ -116,15 +120,16 @@ def test_the_seed_of_hypothesis_seed_is_used_and_reported(shop: pytest.Pytester,
 
 
 def test_a_hypothesis_profile_sets_the_budget_and_the_database_replays_failures(shop: pytest.Pytester) -> None:
-    shop.makeconftest('''
+    shop.makeconftest("""
         import os
         from hypothesis import settings
         from hypothesis.database import DirectoryBasedExampleDatabase
 
         settings.register_profile("few", max_examples=3, database=None)
         settings.register_profile("kept", database=DirectoryBasedExampleDatabase("examples-db"))
-    ''')
-    shop.makepyfile(test_len='''
+    """)
+    shop.makepyfile(
+        test_len="""
         import os
         import shop
 
@@ -138,13 +143,13 @@ def test_a_hypothesis_profile_sets_the_budget_and_the_database_replays_failures(
         def test_length(fuzz):
             fuzz(shop.lengthy, sweep=False, examples=int(os.environ["EXAMPLES"]),
                  endpoints=[fuzz.endpoint("GET", "/length", params={"word": "ab"})])
-    ''')
+    """
+    )
     few = shop.runpytest("--hypothesis-profile=few", "-s", "-k", "budget", "-p", "no:cacheprovider")
     few.assert_outcomes(passed=1)
     requests = int(few.stdout.str().split("REQUESTS ")[1].split()[0])
     assert 1 < requests <= 4  # the base request and at most the profile's 3 examples (not the default 100)
-    first = shop.runpytest("--hypothesis-profile=kept", "-k", "length", "-p", "no:cacheprovider",
-                           "-p", "no:randomly")
+    first = shop.runpytest("--hypothesis-profile=kept", "-k", "length", "-p", "no:cacheprovider", "-p", "no:randomly")
     first.assert_outcomes(failed=1)
     assert "word=00000" in first.stdout.str()  # shrunk to the shortest word that fails
     # One example is not enough to find it, but the database replays the saved failure first.
@@ -164,8 +169,9 @@ def _examples_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EXAMPLES", "100")
 
 
-def test_a_conftest_adds_checks_and_settings_switch_checks_off(shop: pytest.Pytester,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_conftest_adds_checks_and_settings_switch_checks_off(
+    shop: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     shop.makeconftest('''
         from pytest_stillme.fuzz import check
 
@@ -185,7 +191,8 @@ def test_a_conftest_adds_checks_and_settings_switch_checks_off(shop: pytest.Pyte
     result = shop.runpytest("-k", "test_shop", "-p", "no:cacheprovider")
     text = result.stdout.str()
     assert "[low] greeting-leak: GET /hello: the page greets the visitor" in text
-    assert "sql-error:" not in text and "xss-reflection:" not in text
+    assert "sql-error:" not in text
+    assert "xss-reflection:" not in text
     assert "sql-boolean: GET /find [name]" in text
     monkeypatch.setenv("STILLME_FUZZ_SKIP_CHECKS", "no-such-check")
     result = shop.runpytest("-k", "test_shop", "-p", "no:cacheprovider")
@@ -193,10 +200,12 @@ def test_a_conftest_adds_checks_and_settings_switch_checks_off(shop: pytest.Pyte
 
 
 def test_a_remote_url_fails_the_test_before_any_request_and_is_a_gate_error(shop: pytest.Pytester) -> None:
-    shop.makepyfile(test_remote='''
+    shop.makepyfile(
+        test_remote="""
         def test_remote(fuzz):
             fuzz("http://example.com")
-    ''')
+    """
+    )
     result = shop.runpytest("--stillme-gate", "-p", "no:cacheprovider")
     text = result.stdout.str()
     assert "stillme fuzz: refusing fuzz target 'http://example.com'" in text
@@ -206,13 +215,15 @@ def test_a_remote_url_fails_the_test_before_any_request_and_is_a_gate_error(shop
 
 def test_a_long_call_shows_a_progress_line(shop: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STILLME_FUZZ_PROGRESS", "0.01")
-    shop.makepyfile(test_slow='''
+    shop.makepyfile(
+        test_slow="""
         import shop
 
 
         def test_progress(fuzz):
             fuzz(shop.clean, examples=40, endpoints=[fuzz.endpoint("GET", "/health", params={"x": "1", "y": 2})])
-    ''')
+    """
+    )
     result = shop.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     result.stdout.re_match_lines([r"fuzz test_slow.py::test_progress: endpoint 1/1 GET /health, \d+ requests"])
@@ -223,17 +234,17 @@ def _run_python(code: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_importing_the_plugin_imports_neither_hypothesis_nor_httpx() -> None:
-    done = _run_python('''
+    done = _run_python("""
         import sys
         import pytest_stillme.plugin, pytest_stillme.fuzz.plugin, pytest_stillme.fuzz
         heavy = sorted(m for m in ("hypothesis", "httpx") if m in sys.modules)
         print("HEAVY", heavy)
-    ''')
+    """)
     assert done.stdout.strip() == "HEAVY []", done.stderr
 
 
 def test_without_the_extra_the_fixture_says_what_to_install(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest('''
+    pytester.makeconftest("""
         import sys
 
         class _Blocked:
@@ -244,11 +255,13 @@ def test_without_the_extra_the_fixture_says_what_to_install(pytester: pytest.Pyt
         sys.meta_path.insert(0, _Blocked())
         for name in [m for m in sys.modules if m.split(".")[0] == "hypothesis"]:
             del sys.modules[name]
-    ''')
-    pytester.makepyfile(test_x='''
+    """)
+    pytester.makepyfile(
+        test_x="""
         def test_x(fuzz):
             fuzz(object())
-    ''')
+    """
+    )
     result = pytester.runpytest_subprocess("-p", "no:hypothesispytest", "-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     assert "the fuzz fixture needs hypothesis, which is not installed: pip install 'pytest-stillme[fuzz]'" in (

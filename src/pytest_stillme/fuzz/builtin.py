@@ -7,8 +7,10 @@ The differential checks live in :mod:`.probes`.
 
 from __future__ import annotations
 
+import importlib
 import re
 import sysconfig
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +24,22 @@ __all__ = ["app_frame", "response_checks", "slow_check", "target_checks"]
 _SCAN = 256 * 1024
 
 _TRACES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("python traceback", re.compile(r"Traceback \(most recent call last\)|File &quot;[^&]+&quot;, line \d+|"
-                                    r"File \"[^\"]+\", line \d+, in ")),
+    (
+        "python traceback",
+        re.compile(
+            r"Traceback \(most recent call last\)|File &quot;[^&]+&quot;, line \d+|"
+            r"File \"[^\"]+\", line \d+, in "
+        ),
+    ),
     ("Starlette debug page", re.compile(r"<title>Starlette Debugger</title>")),
     ("Werkzeug debugger", re.compile(r"// Werkzeug Debugger</title>|<div class=\"debugger\">")),
     ("Django debug page", re.compile(r"because you have <code>DEBUG = True</code>")),
     ("Java stack trace", re.compile(r"\bat [\w$.]+\([\w$]+\.java:\d+\)|java\.lang\.\w+(Exception|Error)\b")),
     (".NET error page", re.compile(r"Server Error in '[^']*' Application|\bat [\w.<>`]+ in [^\n]+\.cs:line \d+")),
-    ("PHP error", re.compile(r"<b>(Fatal error|Parse error|Warning)</b>:.{0,300} on line <b>\d+</b>|PHP (Fatal|Parse) error")),
+    (
+        "PHP error",
+        re.compile(r"<b>(Fatal error|Parse error|Warning)</b>:.{0,300} on line <b>\d+</b>|PHP (Fatal|Parse) error"),
+    ),
     ("Node.js stack trace", re.compile(r"\n\s+at [^\n]{1,200}\((/[^)\n]+\.m?js):\d+:\d+\)")),
     ("Ruby backtrace", re.compile(r"\.rb:\d+:in `")),
     ("Go panic", re.compile(r"goroutine \d+ \[running\]:")),
@@ -71,7 +81,12 @@ def _blame(exchange: Exchange, needle: str | tuple[str, ...]) -> str:
     """The parameter to name: the one whose value carries ``needle``, else the only one with odd characters."""
     needles = (needle,) if isinstance(needle, str) else needle
     strings = exchange.request.strings()
-    for test in (lambda v: any(n in v for n in needles), lambda v: not _PLAIN.fullmatch(v), lambda v: True):
+    tests: tuple[Callable[[str], bool], ...] = (
+        lambda v: any(n in v for n in needles),
+        lambda v: not _PLAIN.fullmatch(v),
+        lambda v: True,
+    )
+    for test in tests:
         slots = {slot for slot, value in strings if test(value)}
         if len(slots) == 1:
             return exchange.param_label(slots.pop())
@@ -141,7 +156,9 @@ def sql_error(exchange: Exchange) -> Failure | None:
             evidence=_around(text, match.start(), match.end()),
         )
     assert error is not None
-    return exchange.fail(f"the app raised a database error ({error.describe()})", param=param, evidence=error.describe())
+    return exchange.fail(
+        f"the app raised a database error ({error.describe()})", param=param, evidence=error.describe()
+    )
 
 
 def xss_reflection(exchange: Exchange) -> list[Failure]:
@@ -242,7 +259,9 @@ def unexpected_status(exchange: Exchange) -> Failure | None:
     status = exchange.reply.status
     if expected and status and status not in expected:
         shown = ", ".join(str(s) for s in sorted(expected))
-        return exchange.fail(f"answered {status}, expected one of {shown}", evidence=exchange.reply.excerpt(), key=str(status))
+        return exchange.fail(
+            f"answered {status}, expected one of {shown}", evidence=exchange.reply.excerpt(), key=str(status)
+        )
     return None
 
 
@@ -250,25 +269,80 @@ def response_checks(*, slow: float | None) -> list[Check]:
     high, medium, critical = Severity.HIGH, Severity.MEDIUM, Severity.CRITICAL
     checks = [
         Check("server-error", high, server_error, "Server error", "handle bad input with a 4xx answer", (755,)),
-        Check("stack-trace", medium, stack_trace, "Stack trace or debug page in a response",
-              "turn debug mode off and answer errors with a generic message", (209,)),
-        Check("sql-error", high, sql_error, "Database error text in a response",
-              "use parameterised queries and never show database errors", (89, 209)),
-        Check("xss-reflection", high, xss_reflection, "Input reflected unescaped in HTML",
-              "escape every value put into HTML (use an auto-escaping template engine)", (79,), group="xss"),
-        Check("file-disclosure", high, file_disclosure, "File content disclosed (path traversal)",
-              "resolve paths and check they stay inside the allowed folder", (22,)),
-        Check("template-injection", high, _marker_check(TEMPLATE_MARKER, "template expression", ("7777",)),
-              "Server-side template injection", "never render user input as a template", (1336,)),
-        Check("command-injection", critical, _marker_check(CMD_MARKER, "shell command", ("stillme$",)),
-              "OS command injection", "pass arguments as a list, never through a shell", (78,)),
-        Check("header-injection", high, header_injection, "CR/LF injection into response headers",
-              "reject or encode CR and LF in values put into headers", (113,)),
-        Check("dropped-connection", high, dropped_connection, "Connection dropped without a response",
-              "find what kills the worker for this request", (400,)),
+        Check(
+            "stack-trace",
+            medium,
+            stack_trace,
+            "Stack trace or debug page in a response",
+            "turn debug mode off and answer errors with a generic message",
+            (209,),
+        ),
+        Check(
+            "sql-error",
+            high,
+            sql_error,
+            "Database error text in a response",
+            "use parameterised queries and never show database errors",
+            (89, 209),
+        ),
+        Check(
+            "xss-reflection",
+            high,
+            xss_reflection,
+            "Input reflected unescaped in HTML",
+            "escape every value put into HTML (use an auto-escaping template engine)",
+            (79,),
+            group="xss",
+        ),
+        Check(
+            "file-disclosure",
+            high,
+            file_disclosure,
+            "File content disclosed (path traversal)",
+            "resolve paths and check they stay inside the allowed folder",
+            (22,),
+        ),
+        Check(
+            "template-injection",
+            high,
+            _marker_check(TEMPLATE_MARKER, "template expression", ("7777",)),
+            "Server-side template injection",
+            "never render user input as a template",
+            (1336,),
+        ),
+        Check(
+            "command-injection",
+            critical,
+            _marker_check(CMD_MARKER, "shell command", ("stillme$",)),
+            "OS command injection",
+            "pass arguments as a list, never through a shell",
+            (78,),
+        ),
+        Check(
+            "header-injection",
+            high,
+            header_injection,
+            "CR/LF injection into response headers",
+            "reject or encode CR and LF in values put into headers",
+            (113,),
+        ),
+        Check(
+            "dropped-connection",
+            high,
+            dropped_connection,
+            "Connection dropped without a response",
+            "find what kills the worker for this request",
+            (400,),
+        ),
         Check("timeout", high, timeout, "Request hangs", "bound the work a request can cause", (400,), shrink=False),
-        Check("unexpected-status", medium, unexpected_status, "Status outside the expected responses",
-              "answer with one of the documented statuses", (393,)),
+        Check(
+            "unexpected-status",
+            medium,
+            unexpected_status,
+            "Status outside the expected responses",
+            "answer with one of the documented statuses",
+            (393,),
+        ),
     ]
     if slow is not None:
         checks.append(slow_check(slow))
@@ -277,9 +351,16 @@ def response_checks(*, slow: float | None) -> list[Check]:
 
 def slow_check(budget: float) -> Check:
     """The ``slow-response`` check with a response-time budget in seconds."""
-    return Check("slow-response", Severity.MEDIUM, _slow_check(budget), "Response slower than the budget",
-                 "bound the work a request can cause (regular expressions, loops, sizes)", (1333, 400),
-                 shrink=False, confidence="medium")
+    return Check(
+        "slow-response",
+        Severity.MEDIUM,
+        _slow_check(budget),
+        "Response slower than the budget",
+        "bound the work a request can cause (regular expressions, loops, sizes)",
+        (1333, 400),
+        shrink=False,
+        confidence="medium",
+    )
 
 
 def debug_mode(app: Any) -> Failure | None:
@@ -291,8 +372,7 @@ def debug_mode(app: Any) -> Failure | None:
         framework = "Starlette"
     elif type(app).__module__.startswith("django."):
         try:
-            from django.conf import settings
-
+            settings = importlib.import_module("django.conf").settings
             framework = "Django" if settings.configured and settings.DEBUG else ""
         except Exception:  # django not importable or settings broken: nothing to say
             framework = ""
@@ -303,6 +383,13 @@ def debug_mode(app: Any) -> Failure | None:
 
 def target_checks() -> list[Check]:
     return [
-        Check("debug-mode", Severity.HIGH, debug_mode, "Debug mode on", "turn debug mode off outside development",
-              (489, 215), kind="target"),
+        Check(
+            "debug-mode",
+            Severity.HIGH,
+            debug_mode,
+            "Debug mode on",
+            "turn debug mode off outside development",
+            (489, 215),
+            kind="target",
+        ),
     ]

@@ -39,8 +39,11 @@ def crawl(send: Callable[[Request], Reply], *, pages: int, origin: str = "http:/
 
     def note(method: str, path: str, params: list[tuple[str, str]], body: str = "") -> None:
         location = "form" if body == "form" else "query"
-        new = [Param(name, location, example=value, has_example=True, required=False, origin="crawl")
-               for name, value in params if name]
+        new = [
+            Param(name, location, example=value, has_example=True, required=False, origin="crawl")
+            for name, value in params
+            if name
+        ]
         key = (method, path)
         known = found.get(key)
         if known is not None:

@@ -102,7 +102,8 @@ def _template_for(concrete: Endpoint, templates: Iterable[Endpoint]) -> Endpoint
         if match is None:
             continue
         names = [n.strip("{}") for n in _TEMPLATE_PART.findall(template.path)]
-        examples = [Param(n, "path", example=v, has_example=True, origin="crawl") for n, v in zip(names, match.groups())]
+        pairs = zip(names, match.groups(), strict=True)
+        examples = [Param(n, "path", example=v, has_example=True, origin="crawl") for n, v in pairs]
         return _join(template, replace(concrete, params=tuple(examples) + concrete.params))
     return None
 
@@ -142,7 +143,9 @@ def apply_exclusions(endpoints: Sequence[Endpoint], exclude: Iterable[str], meth
 
 def parse_statuses(raw: Any, where: str) -> frozenset[int]:
     """Statuses as ints, ``"2xx"`` classes or a comma-separated string of either."""
-    items = raw.replace(",", " ").split() if isinstance(raw, str) else raw if isinstance(raw, (list, tuple, set)) else [raw]
+    items = (
+        raw.replace(",", " ").split() if isinstance(raw, str) else raw if isinstance(raw, (list, tuple, set)) else [raw]
+    )
     found: set[int] = set()
     for item in items:
         text = str(item).strip().lower()
@@ -166,8 +169,11 @@ def apply_expect(endpoints: Sequence[Endpoint], expect: Mapping[str, Any]) -> li
         statuses: frozenset[int] = frozenset()
         for key, value in rules:
             verb, _, rest = key.partition(" ")
-            if key == "*" or (rest and verb.upper() == endpoint.method and fnmatch.fnmatchcase(endpoint.path, rest.strip())) \
-                    or (not rest and fnmatch.fnmatchcase(endpoint.path, key)):
+            if (
+                key == "*"
+                or (rest and verb.upper() == endpoint.method and fnmatch.fnmatchcase(endpoint.path, rest.strip()))
+                or (not rest and fnmatch.fnmatchcase(endpoint.path, key))
+            ):
                 statuses |= value
         result.append(replace(endpoint, expect=statuses) if statuses else endpoint)
     return result

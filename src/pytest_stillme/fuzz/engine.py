@@ -222,8 +222,9 @@ class Runner:
             if timeout_check is not None:
                 exchange = Exchange(endpoint, request, Reply(error="timeout", elapsed=limit))
                 failure = Failure(timeout_check.name, f"no response within {limit:g} s: the request blocks its worker")
-                self.found.setdefault((timeout_check.dedupe_group, endpoint.label, "", ""),
-                                      Found(timeout_check, failure, exchange))
+                self.found.setdefault(
+                    (timeout_check.dedupe_group, endpoint.label, "", ""), Found(timeout_check, failure, exchange)
+                )
             self._timeouts[endpoint.label] = self.options.max_timeouts
             self.notes.append(
                 f"{endpoint.label}: left after a request blocked for over {limit:g} s (its thread was left behind)"

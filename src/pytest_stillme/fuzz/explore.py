@@ -81,7 +81,7 @@ def run_seed(base_seed: int, endpoint: Endpoint, run: int) -> int:
 
 def explore(
     endpoint: Endpoint,
-    test: Callable[[dict[str, Any], Callable[[tuple[str, ...], Any], BaseException]], None],
+    test: Callable[[dict[str, Any], Callable[[tuple[str, ...], Any], BaseException | None]], None],
     *,
     examples: int,
     base_seed: int,
@@ -92,8 +92,8 @@ def explore(
 ) -> int:
     """Run hypothesis over ``endpoint`` until ``examples`` are generated; return the test calls made.
 
-    ``test(values, raise_for)`` sends the request and calls ``raise_for(key, payload)`` (an exception
-    to raise) for a new failure.  ``on_failure`` receives each failure hypothesis reports (shrunk).
+    ``test(values, raise_for)`` sends the request and raises ``raise_for(key, payload)`` for a failure
+    (it gives None for one known before the run).  ``on_failure`` receives each failure hypothesis reports (shrunk).
     """
     strategy = endpoint_strategy(endpoint)
     parent = settings()
@@ -103,22 +103,7 @@ def explore(
     for run in range(MAX_RUNS):
         if generated >= examples or stopped():
             break
-        known_now = known()
-        calls = 0
-        first_new: list[int] = []
-
-        def raise_for(key: tuple[str, ...], payload: Any) -> BaseException:
-            kind = types.get(key)
-            if kind is None:
-                kind = types[key] = type(f"FuzzFailure{len(types)}", (FailureRaised,), {})
-            if not first_new:
-                first_new.append(calls)
-            return kind(key, payload)
-
-        def body(values: dict[str, Any]) -> None:
-            nonlocal calls
-            calls += 1
-            test(values, lambda key, payload: _new_only(key, payload, known_now, raise_for))
+        state = _Run(known(), types, test)
 
         database = parent.database
         if database is not None:
@@ -133,28 +118,51 @@ def explore(
             verbosity=parent.verbosity if parent.verbosity > Verbosity.normal else Verbosity.quiet,
             print_blob=False,
         )
-        wrapped = chosen(hypothesis_seed(run_seed(base_seed, endpoint, run))(given(strategy)(body)))
+        wrapped = chosen(hypothesis_seed(run_seed(base_seed, endpoint, run))(given(strategy)(state.body)))
         try:
             wrapped()
         except Exception as exc:
             for failure in _unpack(exc):
                 on_failure(failure)
-        total_calls += calls
-        if not first_new:
+        total_calls += state.calls
+        if state.first_new is None:
             break  # a whole run without anything new: the budget (or the search space) is spent
-        generated += min(calls, max(10, 2 * first_new[0]))
+        generated += min(state.calls, max(10, 2 * state.first_new))
     return total_calls
 
 
-def _new_only(
-    key: tuple[str, ...],
-    payload: Any,
-    known: set[tuple[str, ...]],
-    raise_for: Callable[[tuple[str, ...], Any], BaseException],
-) -> BaseException | None:
-    if key in known:
-        return None
-    return raise_for(key, payload)
+class _Run:
+    """One hypothesis run: its calls, when it first saw something new, and what it already knew."""
+
+    def __init__(
+        self,
+        known: set[tuple[str, ...]],
+        types: dict[tuple[str, ...], type[FailureRaised]],
+        test: Callable[[dict[str, Any], Callable[[tuple[str, ...], Any], BaseException | None]], None],
+    ) -> None:
+        self.known = known
+        self.types = types
+        self.test = test
+        self.calls = 0
+        self.first_new: int | None = None
+
+        def body(values: dict[str, Any]) -> None:
+            self.calls += 1
+            self.test(values, self.raise_for)
+
+        #: The function hypothesis runs (a plain function: ``given`` does not take bound methods' self).
+        self.body = body
+
+    def raise_for(self, key: tuple[str, ...], payload: Any) -> BaseException | None:
+        """The exception to raise for a failure under ``key`` (None when it was known before this run)."""
+        if key in self.known:
+            return None
+        kind = self.types.get(key)
+        if kind is None:
+            kind = self.types[key] = type(f"FuzzFailure{len(self.types)}", (FailureRaised,), {})
+        if self.first_new is None:
+            self.first_new = self.calls
+        return kind(key, payload)
 
 
 def _unpack(exc: BaseException) -> list[FailureRaised]:

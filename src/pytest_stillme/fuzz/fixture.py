@@ -192,7 +192,10 @@ class Fuzz:
                 exclude_methods=(*settings["exclude_methods"], *exclude_methods),
                 expect={**settings["expect"], **(expect or {})},
                 crawl=crawl if crawl is not None else settings["crawl"],
-                seed=seed if seed is not None else _hypothesis_seed(config) if _hypothesis_seed(config) is not None
+                seed=seed
+                if seed is not None
+                else _hypothesis_seed(config)
+                if _hypothesis_seed(config) is not None
                 else settings["seed"],
                 sweep=sweep if sweep is not None else settings["sweep"],
                 headers=dict(headers or {}),

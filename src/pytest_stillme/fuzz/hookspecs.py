@@ -9,7 +9,7 @@ import pytest
 if TYPE_CHECKING:
     from .checks import CheckRegistry
 
-hookspec = pytest.hookspec  # type: ignore[attr-defined]
+hookspec = pytest.hookspec
 
 
 @hookspec

@@ -67,9 +67,14 @@ class _Links(HTMLParser):
             self._form.fields.setdefault(values["name"], values.get("value", ""))
             if tag == "select":
                 self._select = values["name"]
-        elif tag == "option" and self._form is not None and self._select and values.get("value"):
-            if not self._form.fields.get(self._select):
-                self._form.fields[self._select] = values["value"]
+        elif (
+            tag == "option"
+            and self._form is not None
+            and self._select
+            and values.get("value")
+            and not self._form.fields.get(self._select)
+        ):
+            self._form.fields[self._select] = values["value"]
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "form":

@@ -158,7 +158,14 @@ class Request:
     def key(self) -> bytes:
         """A digest of what goes on the wire: equal requests are one request (the cache's key)."""
         hasher = hashlib.blake2b(digest_size=16)
-        for part in (self.method, self.path, repr(self.query), repr(self.headers), repr(self.cookies), self.content_type):
+        for part in (
+            self.method,
+            self.path,
+            repr(self.query),
+            repr(self.headers),
+            repr(self.cookies),
+            self.content_type,
+        ):
             hasher.update(part.encode("utf-8", "surrogatepass"))
             hasher.update(b"\x1f")
         hasher.update(self.body or b"")

@@ -9,6 +9,7 @@ its source and the place.
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,7 +31,7 @@ def load_document(path: Path) -> dict[str, Any]:
         raise FuzzError(f"cannot read OpenAPI document {path}: {exc.strerror or exc}") from None
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
-            import yaml
+            yaml: Any = importlib.import_module("yaml")
         except ImportError:
             raise FuzzError(f"{path} is YAML: reading it needs PyYAML", "pip install pyyaml, or give JSON") from None
         try:
@@ -138,7 +139,9 @@ def _body_params(schema: Any, doc: _Doc, where: str, location: str) -> list[Para
         if isinstance(schema.get(combiner), list) and "properties" not in schema:
             merged: list[Param] = []
             for option in schema[combiner]:
-                merged += [p for p in _body_params(option, doc, where, location) if p.slot not in {m.slot for m in merged}]
+                merged += [
+                    p for p in _body_params(option, doc, where, location) if p.slot not in {m.slot for m in merged}
+                ]
             return merged
     properties = schema.get("properties")
     if not isinstance(properties, Mapping):
@@ -146,18 +149,36 @@ def _body_params(schema: Any, doc: _Doc, where: str, location: str) -> list[Para
         example = _example(schema)
         if location == "form":
             return []
-        return [Param("body", "body", example=None if example is _SKIP else example, has_example=example is not _SKIP,
-                      kind=kind, enum=enum, origin="openapi")]
+        return [
+            Param(
+                "body",
+                "body",
+                example=None if example is _SKIP else example,
+                has_example=example is not _SKIP,
+                kind=kind,
+                enum=enum,
+                origin="openapi",
+            )
+        ]
     required = set(schema.get("required", ())) if isinstance(schema.get("required"), list) else set()
-    whole = schema.get("example") if isinstance(schema.get("example"), Mapping) else {}
+    example_object = schema.get("example")
+    whole: Mapping[str, Any] = example_object if isinstance(example_object, Mapping) else {}
     params = []
     for name, prop in properties.items():
         prop = doc.resolve(prop, f"{where}.{name}")
         kind, enum = _kind(prop, doc, f"{where}.{name}")
         example = whole[name] if name in whole else _example(prop)
         params.append(
-            Param(str(name), location, example=None if example is _SKIP else example, has_example=example is not _SKIP,
-                  kind=kind, required=name in required, enum=enum, origin="openapi")
+            Param(
+                str(name),
+                location,
+                example=None if example is _SKIP else example,
+                has_example=example is not _SKIP,
+                kind=kind,
+                required=name in required,
+                enum=enum,
+                origin="openapi",
+            )
         )
     return params
 
@@ -180,8 +201,18 @@ def _request_body(op: Mapping[str, Any], doc: _Doc, where: str) -> tuple[str, li
             example = _example(entry)
             if location == "json" and isinstance(example, Mapping):
                 params = [
-                    Param(p.name, p.location, example=example[p.name], has_example=True, kind=p.kind,
-                          required=p.required, enum=p.enum, origin="openapi") if p.name in example else p
+                    Param(
+                        p.name,
+                        p.location,
+                        example=example[p.name],
+                        has_example=True,
+                        kind=p.kind,
+                        required=p.required,
+                        enum=p.enum,
+                        origin="openapi",
+                    )
+                    if p.name in example
+                    else p
                     for p in params
                 ]
             return body_kind, params
@@ -228,8 +259,14 @@ def endpoints_from_openapi(document: Mapping[str, Any], source: str = "OpenAPI d
                     params[param.slot] = param
             body_kind, body_params = _request_body(op, doc, f"{where}.{method}")
             if not body_kind:
-                body_spec = next((doc.resolve(p, where) for p in raw if isinstance(doc.resolve(p, where), Mapping)
-                                  and doc.resolve(p, where).get("in") == "body"), None)
+                body_spec = next(
+                    (
+                        doc.resolve(p, where)
+                        for p in raw
+                        if isinstance(doc.resolve(p, where), Mapping) and doc.resolve(p, where).get("in") == "body"
+                    ),
+                    None,
+                )
                 if body_spec is not None:  # Swagger 2.0
                     body_kind, body_params = "json", _body_params(body_spec.get("schema", {}), doc, where, "json")
             if any(p.location == "form" for p in params.values()):
@@ -237,7 +274,13 @@ def endpoints_from_openapi(document: Mapping[str, Any], source: str = "OpenAPI d
             for p in body_params:
                 params.setdefault(p.slot, p)
             found.append(
-                Endpoint(method.upper(), plain_template(base + path), tuple(params.values()), body=body_kind,
-                         origin="openapi", operation_id=str(op.get("operationId", "")))
+                Endpoint(
+                    method.upper(),
+                    plain_template(base + path),
+                    tuple(params.values()),
+                    body=body_kind,
+                    origin="openapi",
+                    operation_id=str(op.get("operationId", "")),
+                )
             )
     return found

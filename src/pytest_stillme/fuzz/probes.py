@@ -68,7 +68,11 @@ def _echoes(sent: str) -> list[str]:
         sent,
         html.escape(sent),
         html.escape(sent, quote=False),
-        sent.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&#34;").replace("'", "&#39;"),
+        sent.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&#34;")
+        .replace("'", "&#39;"),
         json.dumps(sent)[1:-1],
         json.dumps(sent, ensure_ascii=False)[1:-1],
         quote(sent, safe=""),
@@ -129,8 +133,11 @@ def sql_union(probe: Probe) -> Failure | None:
     if probe.param.kind not in _PROBED_KINDS:
         return None
     concat = "'stil'||'lme9q'"
-    prefixes = (f"{probe.base}'", probe.numeric_base) if probe.param.kind not in ("integer", "number") else (
-        probe.numeric_base, f"{probe.base}'")
+    prefixes = (
+        (f"{probe.base}'", probe.numeric_base)
+        if probe.param.kind not in ("integer", "number")
+        else (probe.numeric_base, f"{probe.base}'")
+    )
     for prefix in prefixes:
         for columns in range(1, 6):
             value = f"{prefix} UNION SELECT {', '.join([concat] * columns)}-- "
@@ -184,10 +191,32 @@ def xss_structure(probe: Probe) -> Failure | None:
 def probe_checks() -> list[Check]:
     critical, high = Severity.CRITICAL, Severity.HIGH
     return [
-        Check("sql-boolean", critical, sql_boolean, "Boolean-based SQL injection",
-              "use parameterised queries", (89,), kind="probe"),
-        Check("sql-union", critical, sql_union, "UNION-based SQL injection",
-              "use parameterised queries", (89,), kind="probe"),
-        Check("xss-structure", high, xss_structure, "Reflected input changes the page's structure",
-              "escape every value put into HTML, attributes included", (79,), kind="probe", group="xss"),
+        Check(
+            "sql-boolean",
+            critical,
+            sql_boolean,
+            "Boolean-based SQL injection",
+            "use parameterised queries",
+            (89,),
+            kind="probe",
+        ),
+        Check(
+            "sql-union",
+            critical,
+            sql_union,
+            "UNION-based SQL injection",
+            "use parameterised queries",
+            (89,),
+            kind="probe",
+        ),
+        Check(
+            "xss-structure",
+            high,
+            xss_structure,
+            "Reflected input changes the page's structure",
+            "escape every value put into HTML, attributes included",
+            (79,),
+            kind="probe",
+            group="xss",
+        ),
     ]

@@ -72,8 +72,9 @@ def evidence(found: Found, result: FuzzResult, root: Path | None = None) -> str:
         lines.append(f"  # in process; with the app served on {base}:")
     lines.append("  " + curl(request, base))
     lines.append("python:")
-    snippet = python_snippet(request, kind=result.kind, base_url=base if result.kind == "url" else "http://localhost",
-                             app_ref=result.app_ref)
+    snippet = python_snippet(
+        request, kind=result.kind, base_url=base if result.kind == "url" else "http://localhost", app_ref=result.app_ref
+    )
     lines += ["  " + line for line in snippet.splitlines()]
     lines.append(f"response: {reply.describe()}")
     if reply.exception is not None:
@@ -86,8 +87,11 @@ def evidence(found: Found, result: FuzzResult, root: Path | None = None) -> str:
     if reply.body:
         lines += ["  " + line for line in shown.splitlines()[:12]]
     extra = found.failure.evidence
-    if extra and extra.strip(".") not in shown and extra != reply.describe() and (
-        reply.exception is None or extra != reply.exception.describe()
+    if (
+        extra
+        and extra.strip(".") not in shown
+        and extra != reply.describe()
+        and (reply.exception is None or extra != reply.exception.describe())
     ):
         lines.append("evidence:")
         lines += ["  " + line for line in extra.splitlines()[:8]]

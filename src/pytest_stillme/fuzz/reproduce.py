@@ -16,10 +16,12 @@ _RUN = re.compile(rb"(.)\1{999,}", re.DOTALL)
 
 def _sh(text: str) -> str:
     """Shell quoting that survives control characters (bash's $'...' for those)."""
-    if all(" " <= c or c == "\t" for c in text):
+    if all(c >= " " or c == "\t" for c in text):
         return shlex.quote(text)
     escaped = "".join(
-        c if " " <= c and c not in "\\'" else {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(
+        c
+        if c >= " " and c not in "\\'"
+        else {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(
             c, f"\\x{ord(c):02x}" if ord(c) < 256 else c
         )
         for c in text
@@ -89,7 +91,8 @@ def python_snippet(request: Request, *, kind: str, base_url: str, app_ref: str) 
                 "import asyncio, httpx",
                 imported,
                 "async def main():",
-                f"    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url={base_url!r}) as c:",
+                "    transport = httpx.ASGITransport(app=app)",
+                f"    async with httpx.AsyncClient(transport=transport, base_url={base_url!r}) as c:",
                 f"        response = await c.request({call})",
                 "        print(response.status_code, response.text[:500])",
                 "asyncio.run(main())",

@@ -8,6 +8,7 @@ parameter names come from reading the handler (see :mod:`.hints`).
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import re
 from collections.abc import Iterable
@@ -93,8 +94,14 @@ def _starlette(routes: Iterable[Any], prefix: str, depth: int) -> list[Endpoint]
                 found += _starlette(sub_routes, full, depth + 1)
             elif getattr(route, "app", None) is not None:
                 # A mounted app that is not a router (static files, a WSGI app): its paths are open.
-                found.append(Endpoint("GET", full.rstrip("/") + "/{path}", (Param("path", "path", kind="path",
-                                      origin="routes"),), origin="routes"))
+                found.append(
+                    Endpoint(
+                        "GET",
+                        full.rstrip("/") + "/{path}",
+                        (Param("path", "path", kind="path", origin="routes"),),
+                        origin="routes",
+                    )
+                )
     return found
 
 
@@ -172,9 +179,8 @@ def routes_of(app: Any) -> list[Endpoint]:
     if hasattr(app, "url_map") and hasattr(app, "view_functions"):
         return _flask(app)
     if type(app).__module__.startswith("django.core.handlers"):
-        from django.urls import get_resolver
-
-        return _django(get_resolver().url_patterns, "", 0)
+        resolver = importlib.import_module("django.urls").get_resolver()
+        return _django(resolver.url_patterns, "", 0)
     inner = _starlette_app(app)
     if inner is not None:
         routes = getattr(inner, "routes", None)

@@ -110,16 +110,17 @@ def _discover(
             raise FuzzError(f"endpoints= takes fuzz.endpoint(...) values, not {type(bad[0]).__name__}")
         chosen = list(endpoints)
     elif openapi is not None:
-        document, source = _document(openapi, runner, root)
-        chosen = endpoints_from_openapi(document, source)
+        given, source = _document(openapi, runner, root)
+        chosen = endpoints_from_openapi(given, source)
     else:
-        document = None
+        document: Mapping[str, Any] | None = None
         source = ""
         maker = getattr(app, "openapi", None) if app is not None else None
         if callable(maker):
             try:
                 made = maker()
-                document, source = (made, "the app's openapi()") if isinstance(made, Mapping) else (None, "")
+                if isinstance(made, Mapping):
+                    document, source = made, "the app's openapi()"
             except Exception as exc:
                 runner.notes.append(f"the app's openapi() failed ({type(exc).__name__}: {exc}); routes used instead")
         if document is None:
@@ -182,8 +183,10 @@ def run_fuzz(
                 if kind == "url":
                     first = runner.send(Request("GET", "/")).reply
                     if first.error.startswith("client:") or first.error == "timeout":
-                        raise FuzzError(f"cannot reach {url}: {first.error.removeprefix('client: ')}",
-                                        "start the service first (or fuzz the app object in process)")
+                        raise FuzzError(
+                            f"cannot reach {url}: {first.error.removeprefix('client: ')}",
+                            "start the service first (or fuzz the app object in process)",
+                        )
                 chosen = _discover(app, runner, openapi=openapi, endpoints=endpoints, options=options, root=root)
                 if not chosen:
                     raise FuzzError(

@@ -19,13 +19,14 @@ is loaded only when fuzzing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import time
 import traceback
 from collections.abc import Iterable
-from urllib.parse import unquote_to_bytes
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 import httpx
 
@@ -105,7 +106,9 @@ class _Lifespan:
         self._task: asyncio.Task[None] | None = None
 
     async def _exchange(self, message: str, timeout: float) -> dict[str, Any] | None:
-        assert self._inbox is not None and self._outbox is not None and self._task is not None
+        assert self._inbox is not None
+        assert self._outbox is not None
+        assert self._task is not None
         await self._inbox.put({"type": message})
         waiter = asyncio.ensure_future(self._outbox.get())
         done, _ = await asyncio.wait({waiter, self._task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
@@ -210,7 +213,8 @@ class AsgiSender(Sender):
         except BaseException:
             self.loop.close()
             raise
-        self.transport = httpx.ASGITransport(app=_AsgiEdge(app, state))
+        edge: Any = _AsgiEdge(app, state)
+        self.transport = httpx.ASGITransport(app=edge)
 
     async def _send(self, request: Request, timeout: float) -> Reply:
         capture = _Capture()
@@ -237,10 +241,8 @@ class AsgiSender(Sender):
         return self.loop.run_until_complete(self._send(request, timeout))
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # shutdown problems are the app's, not a finding
             self.loop.run_until_complete(self.lifespan.shutdown(10.0))
-        except Exception:  # shutdown problems are the app's, not a finding
-            pass
         self.discard()
 
     def discard(self) -> None:
@@ -314,6 +316,7 @@ class WsgiSender(Sender):
         finally:
             _CURRENT.set(None)
         return _reply(response, response.content, time.perf_counter() - start, capture)
+
 
 class UrlSender(Sender):
     kind = "url"
