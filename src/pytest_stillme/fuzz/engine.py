@@ -271,7 +271,8 @@ class Runner:
             self._explore(endpoint, examples)
 
     def _sweep(self, endpoint: Endpoint, param: Param, base: dict[str, Any]) -> None:
-        for payload in sweep_values(param.kind, header=param.location in ("header", "cookie")):
+        header = param.location in ("header", "cookie")
+        for payload in sweep_values(param.kind, header=header, typed=param.location in ("json", "body")):
             if self.stopped(endpoint):
                 return
             self.evaluate(endpoint, self._build(endpoint, {**base, param.slot: payload}))

@@ -20,6 +20,7 @@ __all__ = [
     "EDGE_STRINGS",
     "HEADER_MARKER",
     "SWEEP",
+    "SWEEP_NUMBERS",
     "TEMPLATE_MARKER",
     "UNION_MARKER",
     "XSS_TAG",
@@ -102,6 +103,8 @@ EDGE_NUMBERS = (
     2**64,
     -(2**63) - 1,
     10**100,
+    10**400,
+    -(10**400),
     1.7976931348623157e308,
     -0.0,
     1e-320,
@@ -159,10 +162,19 @@ SWEEP: dict[str, tuple[str, ...]] = {
 }
 
 
-def sweep_values(kind: str, *, header: bool = False) -> list[str]:
-    """The sweep's payloads for a parameter: all families for text, fewer where they cannot apply."""
-    values = [v for family in SWEEP.values() for v in family]
+#: What numeric parameters of a JSON body get in the sweep besides the text payloads (type confusion).
+SWEEP_NUMBERS = (0, -1, 2**31, 2**63, 10**400, -(10**400), 1.7976931348623157e308, 0.1, True, None)
+
+
+def sweep_values(kind: str, *, header: bool = False, typed: bool = False) -> list[object]:
+    """The sweep's payloads for a parameter: all families for text, fewer where they cannot apply.
+
+    ``typed``: the parameter is a JSON value, so numbers, booleans and null travel as such.
+    """
+    values: list[object] = [v for family in SWEEP.values() for v in family]
     if header:
         # Header values cannot carry CR, LF or NUL on the wire, nor (here) anything but ASCII.
-        values = [v for v in values if v.isascii() and not any(c in v for c in "\r\n\x00")]
+        values = [v for v in values if isinstance(v, str) and v.isascii() and not any(c in v for c in "\r\n\x00")]
+    if typed and kind in ("integer", "number", "any"):
+        values += SWEEP_NUMBERS
     return list(dict.fromkeys(values))
