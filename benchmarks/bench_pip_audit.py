@@ -41,8 +41,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from pytest_stillme.scanners.osv import OsvServer, load_snapshot  # noqa: E402
-from pytest_stillme.scanners.pip_audit import AuditTarget, audit  # noqa: E402
+from pytest_stillme.readers.osv_snapshot import load_snapshot  # noqa: E402
+from pytest_stillme.scanners.pip_audit.audit import AuditTarget, audit  # noqa: E402
+from pytest_stillme.scanners.pip_audit.osv_server import OsvServer  # noqa: E402
 
 RATIO_TARGET = 1.5
 VECTORS = (

@@ -13,24 +13,17 @@ import asyncio
 import html
 import os
 import re
-import socket
 import sqlite3
 import tempfile
-import threading
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-
-LOOPBACK = "127.0.0.1"
 
 #: Planted defect kind -> (method, path) of the endpoint that has it, and the check that must find it.
 PLANTED: dict[str, tuple[str, str]] = {
@@ -372,29 +365,3 @@ def clean_flask_app() -> Any:
         return jsonify(item=items[item_id])
 
     return app
-
-
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """A real uvicorn on a free loopback port, in a thread; yields its base URL.
-
-    The socket's protocol must be IPPROTO_TCP (not 0): asyncio sets TCP_NODELAY only on sockets
-    that say TCP, and without it every keep-alive response stalls ~40 ms (Nagle meets delayed ACK).
-    """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind((LOOPBACK, 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, lifespan="on", ws="none", log_level="critical", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        while not server.started and thread.is_alive():
-            thread.join(0.01)
-        if not server.started:
-            raise RuntimeError("uvicorn did not start")
-        yield f"http://{LOOPBACK}:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()

@@ -409,9 +409,9 @@ def test_default_command_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     import importlib.util
     import shutil
 
-    from pytest_stillme.scanners import bandit as scanner
+    from pytest_stillme.scanners.api import ScanRequest
+    from pytest_stillme.scanners.bandit import scan as scanner
     from pytest_stillme.scanners.process import ToolFailure
-    from pytest_stillme.scanners.registry import ScanRequest
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "bandit" else real(name, *a))

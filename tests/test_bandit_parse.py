@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_stillme.core.findings import Severity
-from pytest_stillme.scanners.bandit import BanditOutputError, parse_report
+from pytest_stillme.scanners.bandit.scan import BanditOutputError, parse_report
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "samples" / "bandit-report.json"
 
@@ -107,13 +107,14 @@ def test_real_sample_made_on_windows(tmp_path: Path) -> None:
     ("text", "problem"),
     [
         ("", "not JSON"),
-        ("[]", "expected a JSON object, got list"),
-        ('{"errors": []}', "results: expected a list, got nothing"),
-        ('{"results": [], "errors": {}}', "errors: expected a list, got dict"),
-        (report(result(line_number="5")), "results[0].line_number: expected an integer, got str"),
-        (report(result(line_number=True)), "results[0].line_number: expected an integer, got bool"),
+        ("[]", "expected an object, got an array"),
+        ('{"errors": []}', "results: missing"),
+        ('{"results": [], "errors": {}}', "errors: expected an array, got an object"),
+        (report(result(line_number="5")), "results[0].line_number: expected an integer, got a string"),
+        (report(result(line_number=True)), "results[0].line_number: expected an integer, got a boolean"),
         (report(result(issue_severity="SEVERE")), "results[0].issue_severity: unknown severity 'SEVERE'"),
-        (report(errors=[{"filename": 3}]), "errors[0].filename: expected a string, got int"),
+        (report(errors=[{"filename": 3}]), "errors[0].filename: expected a string, got a number"),
+        (report(result(filename="")), "results[0].filename: missing"),
     ],
 )
 def test_malformed_reports_name_the_problem(tmp_path: Path, text: str, problem: str) -> None:

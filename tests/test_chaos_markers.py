@@ -124,7 +124,7 @@ def test_selection(pytester: pytest.Pytester, args: list[str], passed: int, dese
     [
         ("env", "environment variable STILLME_CHAOS"),
         ("ini", "*tox.ini (key stillme_chaos)"),
-        ("pyproject", "[[]tool.stillme.chaos[]] of *pyproject.toml"),
+        ("pyproject", "*pyproject.toml"),
     ],
 )
 def test_run_chaos_from_configuration(

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pytest_stillme.builtin import builtin_registry
 from pytest_stillme.chaos.seeds import SeedError, derive, resolve_session_seed, seed_for_test
-from pytest_stillme.chaos.settings import ChaosConfigError, load_chaos_settings
+from pytest_stillme.chaos.settings import chaos_settings
+from pytest_stillme.core.config import ConfigError, load_settings
 from pytest_stillme.core.findings import Severity
+
+DECLARED = tuple(builtin_registry().settings.values())
 
 
 def load(
@@ -18,14 +23,16 @@ def load(
     options: dict[str, Any] | None = None,
 ) -> Any:
     ini = ini or {}
-    return load_chaos_settings(
-        table=table or {},
-        pyproject_name="pyproject.toml",
+    settings = load_settings(
+        root=Path("."),
+        declared=DECLARED,
+        pyproject={"chaos": table} if table else {},
         ini=lambda key: ini.get(key, ""),
         ini_name="tox.ini",
         options=options or {},
         environ=env or {},
     )
+    return chaos_settings(settings.table("chaos"), settings.origins)
 
 
 def test_defaults() -> None:
@@ -46,7 +53,7 @@ def test_precedence_option_env_ini_table() -> None:
         "timeout": "--stillme-chaos-timeout",
         "integration_timeout": "environment variable STILLME_INTEGRATION_TIMEOUT",
         "grace": "tox.ini (key stillme_chaos_grace)",
-        "isolate": "[tool.stillme.chaos] of pyproject.toml",
+        "isolate": "pyproject.toml",
     }
 
 
@@ -66,7 +73,7 @@ def test_seed_forms() -> None:
 
 
 def test_every_bad_value_is_reported_with_its_source() -> None:
-    with pytest.raises(ChaosConfigError) as excinfo:
+    with pytest.raises(ConfigError) as excinfo:
         load(
             {"timeout": -1, "timout": 3, "isolate": "sometimes", "timeout_severity": "hgh"},
             ini={"stillme_chaos_grace": "0"},
@@ -75,13 +82,11 @@ def test_every_bad_value_is_reported_with_its_source() -> None:
         )
     assert sorted(excinfo.value.problems) == sorted(
         [
-            "unknown key 'timout' in [tool.stillme.chaos] of pyproject.toml (known: escalate, grace, "
-            "integration_timeout, isolate, run, seed, session_budget, timeout, timeout_severity)",
-            "invalid timeout -1 for chaos.timeout in [tool.stillme.chaos] of pyproject.toml "
-            "(a number of seconds > 0, or off)",
-            "invalid isolation 'sometimes' for chaos.isolate in [tool.stillme.chaos] of pyproject.toml "
-            "(use off, chaos or all)",
-            "invalid severity 'hgh' for chaos.timeout_severity in [tool.stillme.chaos] of pyproject.toml "
+            "unknown key 'chaos.timout' in [tool.stillme.chaos] of pyproject.toml (known: escalate, grace, "
+            "integration_timeout, isolate, run, seed, session_budget, timeout, timeout_severity, worker)",
+            "invalid timeout -1 for chaos.timeout in pyproject.toml (a number of seconds > 0, or off)",
+            "invalid isolation 'sometimes' for chaos.isolate in pyproject.toml (use off, chaos or all)",
+            "invalid severity 'hgh' for chaos.timeout_severity in pyproject.toml "
             "(use info, low, medium, high, critical or off)",
             "invalid grace period '0' for chaos.grace in tox.ini (key stillme_chaos_grace) (a number of seconds > 0)",
             "invalid session budget 'soon' for chaos.session_budget in environment variable STILLME_SESSION_BUDGET "
@@ -129,7 +134,7 @@ def test_bad_settings_stop_the_session_with_a_usage_error(pytester: pytest.Pytes
     result.stderr.fnmatch_lines(
         [
             "*pytest-stillme configuration:",
-            "*invalid timeout 'soon' for chaos.timeout in [[]tool.stillme.chaos[]] of *pyproject.toml*",
+            "*invalid timeout 'soon' for chaos.timeout in *pyproject.toml*",
             "*invalid isolation 'maybe' for chaos.isolate*",
             "*invalid grace period '-1' for chaos.grace in --stillme-chaos-grace*",
         ]

@@ -355,14 +355,22 @@ def test_session_budget_stops_new_tests_and_writes_every_report(pytester: pytest
     result = pytester.runpytest_subprocess(
         "--stillme-session-budget=0.5", "--junitxml=junit.xml", "--stillme-gate", "--stillme-markdown=summary.md", *FAST
     )
+    # What the budget promises, whatever the machine's load: no new test after it is spent, at least
+    # one test not started, every report written, and the cut-short run marked as such in each.
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines_random(
         [
-            "*Interrupted: stillme: session budget of 0.5 s spent after 0.* s*",
-            "stillme: session budget of 0.5 s spent after * s; 4 of 6 tests not started "
+            "*Interrupted: stillme: session budget of 0.5 s spent after * s*",
+            "stillme: session budget of 0.5 s spent after * s; * of 6 tests not started "
             "(every report was still written)",
         ]
     )
-    assert len(junit_cases(pytester.path / "junit.xml")) == 2
-    assert (pytester.path / "artifacts" / "stillme.sarif").is_file()
-    assert (pytester.path / "summary.md").is_file()
+    cases = junit_cases(pytester.path / "junit.xml")
+    ran = [name for name in cases if name.startswith("test_slow")]
+    assert 1 <= len(ran) < 6
+    gate = cases["gate"].find("failure")
+    assert gate is not None
+    assert "stopped early: stillme: session budget of 0.5 s spent" in (gate.get("message", "") + (gate.text or ""))
+    sarif = json.loads((pytester.path / "artifacts" / "stillme.sarif").read_text())
+    assert not sarif["runs"][0]["invocations"][0]["executionSuccessful"]
+    assert "stopped early" in (pytester.path / "summary.md").read_text()

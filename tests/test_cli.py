@@ -17,8 +17,8 @@ from pytest_stillme import __version__
 from pytest_stillme.cli import main
 from pytest_stillme.core.findings import Finding, Location, Rule, ScannerError, Severity
 from pytest_stillme.readers.coverage import read_coverage_file
+from pytest_stillme.readers.sarif import read_sarif
 from pytest_stillme.report.sarif import write_sarif
-from pytest_stillme.scanners.ingest import read_sarif
 
 pytest_plugins = ["pytester"]
 
@@ -155,11 +155,12 @@ def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None
     assert "required" in err
 
 
-def test_the_command_does_not_import_pytest() -> None:
+def test_the_command_does_not_import_pytest(tmp_path: Path) -> None:
+    report = sarif(tmp_path / "clean.sarif", [], tools={"bandit": "1.7.9"})
     code = (
         "import sys\n"
         "from pytest_stillme.cli import main\n"
-        "status = main(['gate', '--coverage-min', 'off'])\n"
+        f"status = main(['gate', '--coverage-min', 'off', '--sarif', {str(report)!r}])\n"
         "print(status, sorted(m for m in sys.modules if m == 'pytest' or m.startswith('_pytest')))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -284,12 +285,13 @@ def test_gate_fails_on_coverage_from_any_coverage_file(
 def test_gate_without_coverage_file_fails_unless_coverage_is_off(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    status, out, _ = run(capsys, "gate")
+    clean = sarif(tmp_path / "clean.sarif", [], tools={"bandit": "1.7.9"})
+    status, out, _ = run(capsys, "gate", "--sarif", clean)
     assert status == 1
     assert row(out, "coverage") == ["coverage", "no data", ">= 85%", "FAIL"]
     assert "no coverage file given (--coverage)" in out
     (tmp_path / "pyproject.toml").write_text('[tool.stillme.gate]\ncoverage = "off"\n')
-    status, out, _ = run(capsys, "gate")
+    status, out, _ = run(capsys, "gate", "--sarif", clean)
     assert status == 0
     assert row(out, "coverage") == ["coverage", "-", "not gated", "pass"]
 
@@ -321,7 +323,7 @@ def test_gate_reads_config_and_suppressions_from_root(capsys: pytest.CaptureFixt
     )
     status, out, _ = run(capsys, "gate", "--sarif", report, "--root", project)
     assert status == 0, out
-    assert "suppressed findings: 2 (kept out of the gate and the SARIF)" in out
+    assert "suppressed findings: 2 (kept out of the gate; in SARIF as suppressed)" in out
     assert "unused suppression: NOPE" in out
     # Without the project's config the same findings fail the gate.
     assert run(capsys, "gate", "--sarif", report, "--coverage-min", "off")[0] == 1
@@ -438,7 +440,7 @@ def test_summary_to_a_file_and_appended_to_github(
             "--coverage-min",
             "off",
             "--sarif",
-            sarif(tmp_path / "s.sarif", []),
+            sarif(tmp_path / "s.sarif", [], tools={"bandit": "1.7.9"}),
         )[0]
         == 0
     )
@@ -486,7 +488,9 @@ def test_bad_input_is_one_line_and_exit_2(
     for case, (args, expected) in _bad_inputs(tmp_path, pytester).items():
         # summary only evaluates the gate when given SARIF or coverage: give it something to evaluate.
         extra = (
-            ["--coverage-min", "off", "--sarif", str(sarif(tmp_path / "ok.sarif", []))] if command == "summary" else []
+            ["--coverage-min", "off", "--sarif", str(sarif(tmp_path / "ok.sarif", [], tools={"bandit": "1.7.9"}))]
+            if command == "summary"
+            else []
         )
         if "--coverage-min" in args:
             extra = extra[2:]
@@ -502,7 +506,10 @@ def test_bad_input_is_one_line_and_exit_2(
 def test_unwritable_output_is_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
-    status, _, err = run(capsys, "gate", "--coverage-min", "off", "--markdown", blocker / "summary.md")
+    clean = sarif(tmp_path / "clean.sarif", [], tools={"bandit": "1.7.9"})
+    status, _, err = run(
+        capsys, "gate", "--coverage-min", "off", "--sarif", clean, "--markdown", blocker / "summary.md"
+    )
     assert status == 2
     assert err.startswith("stillme: error: ")
     assert "file" in err

@@ -10,8 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_stillme.core.config import ConfigError, load_settings, load_suppressions, parse_fail_on
+from pytest_stillme.builtin import builtin_registry
+from pytest_stillme.core.config import ConfigError, load_settings, parse_fail_on
 from pytest_stillme.core.findings import Severity
+from pytest_stillme.core.suppressions import SuppressionsError, load_suppressions
+
+REGISTRY = builtin_registry()
+DECLARED = tuple(REGISTRY.settings.values())
+SCANNERS = tuple(REGISTRY.scanners)
 
 
 def load(
@@ -24,6 +30,8 @@ def load(
     ini = ini or {}
     return load_settings(
         root=tmp_path,
+        declared=DECLARED,
+        scanners=SCANNERS,
         pyproject=table or {},
         ini=lambda key: ini.get(key, ""),
         ini_name="pytest.ini",
@@ -133,7 +141,7 @@ def test_suppressions_file(tmp_path: Path) -> None:
 def test_bad_suppressions(tmp_path: Path, body: str, message: str) -> None:
     path = tmp_path / "s.toml"
     path.write_text(body)
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(SuppressionsError) as info:
         load_suppressions(path)
     assert message in str(info.value)
     assert str(path) in str(info.value)

@@ -1,4 +1,4 @@
-"""The fuzzer over real sockets: a uvicorn server on 127.0.0.1 serving the planted and the clean app."""
+"""The fuzzer over real sockets: uvicorn on 127.0.0.1 (``service.serve_app``) serving the planted and the clean app."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from pytest_stillme.fuzz.model import FuzzError
 from pytest_stillme.fuzz.report import to_finding
 from pytest_stillme.fuzz.reproduce import python_snippet
 from pytest_stillme.fuzz.run import FuzzResult, run_fuzz
+from pytest_stillme.service import serve_app
 
-from .fuzz_support import PLANTED, clean_app, planted_app, serve
+from .fuzz_support import PLANTED, clean_app, planted_app
 
 ROOT = Path(__file__).resolve().parent.parent
 OPTIONS = FuzzOptions(examples=10, timeout=1.0, seed=11)
@@ -28,7 +29,7 @@ AS_SERVER_ERRORS = {"header-injection", "dropped-connection"}
 
 @pytest.fixture(scope="module")
 def live_planted() -> Iterator[tuple[str, FuzzResult]]:
-    with serve(planted_app()) as url:
+    with serve_app(planted_app()) as url:
         yield url, run_fuzz(url, options=OPTIONS, registry=default_registry(), root=ROOT)
 
 
@@ -65,7 +66,7 @@ def test_a_url_target_finding_has_a_url_location_and_a_python_snippet_that_repro
 
 
 def test_a_clean_app_over_the_wire_has_no_findings() -> None:
-    with serve(clean_app()) as url:
+    with serve_app(clean_app()) as url:
         result = run_fuzz(url, options=OPTIONS, registry=default_registry(), root=ROOT)
     assert result.found == []
     assert {"GET /search", "GET /greet", "POST /comment"} <= {e.label for e in result.endpoints}

@@ -16,7 +16,7 @@ HEAVY = (
     "jsonschema",
     "coverage",
     "pytest_stillme.report.sarif",
-    "pytest_stillme.scanners.ingest",
+    "pytest_stillme.readers.sarif",
     "pytest_stillme.adapter.items",
 )
 

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_stillme.core.findings import CATEGORIES, Finding, Location, Rule, Severity
-from pytest_stillme.scanners import ingest
-from pytest_stillme.scanners.ingest import (
+from pytest_stillme.readers import sarif as ingest
+from pytest_stillme.readers.sarif import (
     DEFAULT_TOOL_CATEGORIES,
     IngestResult,
     ReportError,
@@ -795,7 +795,7 @@ def test_root_with_symlink(tmp_path: Path) -> None:
 
 
 def test_windows_root_is_case_insensitive(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ingest, "_roots", lambda root: ("C:/Work/Shop",))
+    monkeypatch.setattr(ingest, "root_spellings", lambda root: ("C:/Work/Shop",))
     assert location_of("file:///c:/work/shop/src/a.py").path == "src/a.py"
     assert location_of("C:\\Work\\Shop\\src\\a.py").path == "src/a.py"
     assert location_of("C:/Work/Other/a.py").path == "C:/Work/Other/a.py"
@@ -1021,11 +1021,22 @@ def test_line_moves_do_not_change_fingerprints() -> None:
         ([{"kind": "external", "status": "accepted"}], False),
         ([{"kind": "external", "status": "underReview"}], True),
         ([{"kind": "external", "status": "rejected"}], True),
-        ([{"status": "rejected"}, {"kind": "inSource", "justification": "ok"}], False),
+        # One suppression rejected (or under review) keeps the result active, as GitLab and the SARIF SDK read it.
+        ([{"status": "rejected"}, {"kind": "inSource", "justification": "ok"}], True),
     ],
 )
 def test_suppressions(suppressions: list[dict[str, Any]], kept: bool) -> None:
-    assert len(parse(sarif(run(res(suppressions=suppressions)))).findings) == int(kept)
+    result = parse(sarif(run(res(suppressions=suppressions))))
+    assert len(result.findings) == int(kept)
+    # Never dropped: a suppressed result is counted, with why.
+    assert len(result.suppressed) == int(not kept)
+    assert all(f.suppressed_by for f in result.suppressed)
+
+
+def test_suppressions_can_be_ignored() -> None:
+    doc = sarif(run(res(suppressions=[{"kind": "inSource", "justification": "false positive"}])))
+    assert parse(doc).suppressed[0].suppressed_by == "inSource: false positive"
+    assert len(parse_sarif(doc, source=SOURCE, root=ROOT, honour_suppressions=False).findings) == 1
 
 
 @pytest.mark.parametrize(("state", "kept"), [("new", True), ("unchanged", True), ("updated", True), ("absent", False)])
@@ -1160,14 +1171,14 @@ def test_directory(tmp_path: Path) -> None:
 def test_empty_file(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "empty.sarif"
     path.write_bytes(content)
-    assert read_fails(path) == "not SARIF: the file is empty"
+    assert read_fails(path) == "not a report: the file is empty"
 
 
 def test_truncated_file(tmp_path: Path) -> None:
     path = tmp_path / "cut.sarif"
     path.write_text(json.dumps(semgrep_doc(), indent=2)[:700])
     problem = read_fails(path)
-    assert problem.startswith("not SARIF: not valid JSON (line ")
+    assert problem.startswith("not a report: not valid JSON (line ")
     assert "plain-text" not in problem
 
 
@@ -1178,14 +1189,14 @@ def test_trivy_table_saved_as_sarif(tmp_path: Path) -> None:
         "┌──────────┬────────────────┬──────────┐\n│ Library  │ Vulnerability  │ Severity │\n"
     )
     problem = read_fails(path)
-    assert problem.startswith("not SARIF: not valid JSON (line 2, column 1): Expecting value")
-    assert "SARIF output" in problem
+    assert problem.startswith("not a report: not valid JSON (line 2, column 1): Expecting value")
+    assert "plain-text output" in problem
 
 
 def test_not_json_at_line_one(tmp_path: Path) -> None:
     path = tmp_path / "x.sarif"
     path.write_text("Total: 0\n")
-    assert read_fails(path).startswith("not SARIF: not valid JSON (line 1, column 1): Expecting value")
+    assert read_fails(path).startswith("not a report: not valid JSON (line 1, column 1): Expecting value")
 
 
 def test_bom_is_accepted(tmp_path: Path) -> None:
@@ -1203,19 +1214,19 @@ def test_utf16_from_powershell_is_accepted(tmp_path: Path) -> None:
 def test_not_text(tmp_path: Path) -> None:
     path = tmp_path / "bin.sarif"
     path.write_bytes(b'{"version": "\xff\xfe\xfa"}')
-    assert read_fails(path).startswith("not SARIF: not text (utf-8: invalid start byte at byte 13)")
+    assert read_fails(path).startswith("not a report: not text (utf-8: invalid start byte at byte 13)")
 
 
 def test_huge_integer(tmp_path: Path) -> None:
     path = tmp_path / "int.sarif"
     path.write_text('{"version": ' + "9" * 5000 + "}")
-    assert read_fails(path).startswith("not SARIF: not valid JSON")
+    assert read_fails(path).startswith("not a report: not valid JSON")
 
 
 def test_deeply_nested(tmp_path: Path) -> None:
     path = tmp_path / "deep.sarif"
     path.write_text("[" * 100_000 + "]" * 100_000)
-    assert read_fails(path).startswith("not SARIF: ")
+    assert read_fails(path).startswith("not a report: ")
 
 
 def test_a_large_report_is_quick(tmp_path: Path) -> None:

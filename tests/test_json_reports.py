@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_stillme.core.findings import Location, Severity
-from pytest_stillme.scanners.ingest import IngestResult, ReportError
-from pytest_stillme.scanners.json_reports import detect_format, parse_report, read_report, report_path
+from pytest_stillme.readers.detect import detect_format, parse_report, read_report
+from pytest_stillme.readers.paths import repo_path as report_path
+from pytest_stillme.readers.sarif import IngestResult, ReportError
 
 from .test_osv import CVSS31_CRITICAL, osv_record, write_snapshot
 
@@ -277,9 +278,9 @@ def test_pip_audit_json_without_and_with_snapshot(tmp_path: Path) -> None:
     plain = read_report(path, root=tmp_path)
     assert plain.tools == {"pip-audit": ""}
     web, other = plain.findings
-    assert (web.rule.id, web.category, web.severity) == ("PYSEC-2099-1", "deps", Severity.HIGH)
+    assert (web.rule.id, web.category, web.severity) == ("PYSEC-2099-1", "deps", Severity.UNKNOWN)
     assert web.location == Location(package="demo-web", version="1.1")
-    assert "severity unknown (the report carries none and no OSV snapshot was given), counted as high" in web.message
+    assert "severity unknown (the report carries none and no OSV snapshot was given): it fails the gate" in web.message
     assert other.rule.id == "GHSA-zzzz-zzzz-zzzz"
     [error] = plain.errors
     assert error.message.startswith("private-thing could not be audited")
@@ -288,10 +289,10 @@ def test_pip_audit_json_without_and_with_snapshot(tmp_path: Path) -> None:
         tmp_path / "osv",
         [osv_record("GHSA-aaaa-bbbb-cccc", "demo-web", fixed="1.2.0", vectors=(("CVSS_V3", CVSS31_CRITICAL),))],
     )
-    rated = read_report(path, root=tmp_path, vuln_db=tmp_path / "osv", unknown_severity=Severity.MEDIUM)
+    rated = read_report(path, root=tmp_path, vuln_db=tmp_path / "osv")
     web, other = rated.findings
     assert (web.severity, web.score) == (Severity.CRITICAL, 9.8)
-    assert other.severity is Severity.MEDIUM
+    assert other.severity is Severity.UNKNOWN
     broken = read_report(path, root=tmp_path, vuln_db=tmp_path / "missing")
     assert any("does not exist" in e.message for e in broken.errors)
 
@@ -327,8 +328,8 @@ def test_trivy_json(tmp_path: Path) -> None:
     zlib = found["CVE-2024-0002"]  # UNKNOWN, but a CVSS score: the score decides
     assert (zlib.severity, zlib.score) == (Severity.CRITICAL, 9.3)
     assert "will_not_fix" in zlib.message
-    tar = found["CVE-2024-0003"]  # UNKNOWN and nothing else: the safe side, and said
-    assert tar.severity is Severity.HIGH
+    tar = found["CVE-2024-0003"]  # UNKNOWN and nothing else: stays unknown (fails the gate), and said
+    assert tar.severity is Severity.UNKNOWN
     assert "severity unknown" in tar.message
     werkzeug = found["CVE-2019-14806"]
     assert werkzeug.location == Location(path="app/requirements.txt", line=6, package="Werkzeug", version="0.11")
@@ -528,7 +529,7 @@ def test_arbitrary_bytes_are_report_errors_or_results(tmp_path: Path, raw: bytes
 
 def test_bandit_report_and_bandit_scanner_agree(tmp_path: Path) -> None:
     """A finding read from a report has the fingerprint the live scanner gives it: suppressions carry over."""
-    scanner = pytest.importorskip("pytest_stillme.scanners.bandit")
+    scanner = pytest.importorskip("pytest_stillme.scanners.bandit.scan")
     data = copy.deepcopy(BANDIT)
     data["errors"] = []
     live = scanner.parse_report(json.dumps(data), root=tmp_path, version="1.9.4")

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_stillme.core.findings import Severity
-from pytest_stillme.scanners.lint import LintOutputError, parse_mypy_output, parse_ruff_json
+from pytest_stillme.scanners.lint.tools import LintOutputError, parse_mypy_output, parse_ruff_json
 
 
 def ruff_item(**changes: Any) -> dict[str, Any]:

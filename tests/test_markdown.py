@@ -126,7 +126,7 @@ def test_scanner_errors_and_suppressions_are_listed() -> None:
     assert "- zap (http://127.0.0.1:8000): target unreachable - start the service" in text
     assert "### Expired suppressions (1)" in text
     assert "B777: expired 2025-05-31, renew or remove it (was temporary)" in text
-    assert "Suppressions: 1 suppressed findings (kept out of the gate), 2 unused suppressions." in text
+    assert "Suppressions: 1 suppressed findings (kept out of the gate; in SARIF as suppressed), 2 unused" in text
     assert "- unused: B999 (s.toml, entry 2): remove it if the finding is gone" in text
     # The suppressed finding is not a blocking one.
     assert "accepted risk" not in text

@@ -15,17 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_stillme.core.findings import Severity
-from pytest_stillme.scanners.osv import (
-    OsvError,
-    OsvServer,
-    Snapshot,
-    SnapshotError,
-    derive_severity,
-    fetch_advisories,
-    load_snapshot,
-    parse_record,
-    parse_time,
-)
+from pytest_stillme.readers.osv import OsvError, SnapshotError, derive_severity, parse_record, parse_time
+from pytest_stillme.readers.osv_snapshot import Snapshot, load_snapshot
+from pytest_stillme.scanners.pip_audit.osv_server import OsvServer, fetch_advisories
 
 CVSS31_CRITICAL = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"  # 9.8
 CVSS31_MEDIUM = "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:L/I:L/A:N"  # 5.4

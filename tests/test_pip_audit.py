@@ -17,18 +17,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_stillme.core.findings import Finding, Location, Severity
-from pytest_stillme.scanners.osv import OsvServer, load_snapshot
-from pytest_stillme.scanners.pip_audit import (
-    AuditResult,
-    AuditTarget,
-    PipAuditOptions,
+from pytest_stillme.readers.osv_snapshot import load_snapshot
+from pytest_stillme.readers.pip_audit import (
     PipAuditOutputError,
     Vulnerability,
-    audit,
     build_findings,
     merge_aliases,
     parse_pip_audit_json,
 )
+from pytest_stillme.scanners.pip_audit.audit import AuditResult, AuditTarget, PipAuditOptions, audit
+from pytest_stillme.scanners.pip_audit.osv_server import OsvServer
 
 from .test_osv import CVSS31_CRITICAL, CVSS31_MEDIUM, now_text, osv_record, write_snapshot
 
@@ -201,7 +199,7 @@ def test_pyproject_and_environment_targets(project: Path) -> None:
         ("demo-lib", "pyproject.toml", 12),
     }
     lib = next(f for f in pyproject.findings if f.location.package == "demo-lib")
-    assert lib.severity is Severity.HIGH  # the default for unknown severities
+    assert lib.severity is Severity.UNKNOWN  # never guessed: the gate fails on it at any threshold
     assert (empty.source, empty.findings, empty.errors) == ("empty/pyproject.toml", (), ())
     assert environment.source == "environment"
     [packaging] = environment.findings
@@ -466,45 +464,44 @@ def test_targets_from_settings() -> None:
     assert AuditTarget.pyproject(extras=["a"]).source("/x") == "pyproject.toml[a]"
 
 
-def test_options_from_table() -> None:
-    options = PipAuditOptions.from_table(
+def test_options_from_settings() -> None:
+    options = PipAuditOptions.from_options(
         {
-            "targets": ["requirements.txt", "environment"],
-            "vuln-db": "osv",
+            "targets": ("requirements.txt", "environment"),
+            "vuln_db": "osv",
             "service": "osv",
-            "timeout": 60,
-            "unknown_severity": "critical",
-            "max_snapshot_age_days": "off",
-            "allow_unaudited": ["private-pkg"],
+            "timeout": 60.0,
+            "max_snapshot_age_days": None,
+            "allow_unaudited": ("private-pkg",),
             "skip_editable": True,
-            "command": ["pip-audit"],
+            "command": ("pip-audit",),
         }
     )
     assert options.targets == (AuditTarget.requirements("requirements.txt"), AuditTarget.environment())
     assert (options.vuln_db, options.service, options.timeout) == ("osv", "osv", 60.0)
-    assert (options.unknown_severity, options.max_snapshot_age_days) == (Severity.CRITICAL, None)
+    assert (options.unknown_severity, options.max_snapshot_age_days) == (Severity.UNKNOWN, None)
     assert options.command == ("pip-audit",)
-    with pytest.raises(ValueError, match="unknown key") as info:
-        PipAuditOptions.from_table(
-            {
-                "servce": "x",
-                "service": "nvd",
-                "timeout": -1,
-                "unknown_severity": "hgh",
-                "skip_editable": "yes",
-                "targets": [3],
-            }
-        )
-    text = str(info.value)
+    with pytest.raises(ValueError, match=r"pip-audit.targets: extras \[x\] only apply"):
+        PipAuditOptions.from_options({"targets": ("requirements.txt[x]",)})
+
+
+def test_bad_settings_are_named_at_start_up(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml(
+        '[tool.stillme.pip-audit]\nservce = "x"\nservice = "nvd"\ntimeout = -1\n'
+        'skip_editable = "maybe"\ntargets = [3]\n'
+    )
+    result = pytester.runpytest("--stillme-scan", "pip-audit")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    text = result.stderr.str()
     for part in (
-        "unknown key 'servce'",
-        "invalid service 'nvd'",
-        "timeout",
-        "invalid severity 'hgh'",
-        "skip_editable",
-        "targets",
+        "unknown key 'pip-audit.servce' in [tool.stillme.pip-audit]",
+        "invalid service 'nvd' for pip-audit.service",
+        "invalid timeout -1 for pip-audit.timeout",
+        "invalid boolean 'maybe' for pip-audit.skip_editable",
+        "invalid path 3 for pip-audit.targets",
     ):
         assert part in text
+    assert "Traceback" not in text
 
 
 def test_bad_arguments_are_the_callers_bug(tmp_path: Path) -> None:
@@ -517,8 +514,8 @@ def test_bad_arguments_are_the_callers_bug(tmp_path: Path) -> None:
 
 
 def test_registry_entry_points(project: Path) -> None:
-    registry = pytest.importorskip("pytest_stillme.scanners.registry")
-    from pytest_stillme.scanners.pip_audit import discover, run
+    registry = pytest.importorskip("pytest_stillme.scanners.api")
+    from pytest_stillme.scanners.pip_audit.audit import discover, run
 
     options = {"targets": ["requirements.txt", "sub/dev.txt"], "vuln_db": "osv"}
     found = discover(registry.ScanRequest(root=project, options=options))
@@ -530,8 +527,8 @@ def test_registry_entry_points(project: Path) -> None:
     result = run(registry.ScanRequest(root=project, options=options, targets=(found.targets[1],)))
     assert [s.source for s in result.sources] == ["sub/dev.txt"]
     assert [f.location.package for f in result.findings] == ["demo-lib"]
-    bad = discover(registry.ScanRequest(root=project, options={"service": "nvd"}))
-    assert "invalid service" in bad.errors[0].message
+    bad = discover(registry.ScanRequest(root=project, options={"targets": ["requirements.txt[x]"]}))
+    assert "extras [x] only apply" in bad.errors[0].message
 
 
 # -- pip-audit's JSON: merging and robustness ------------------------------------------------

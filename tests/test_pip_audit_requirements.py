@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_stillme.core.findings import Location
-from pytest_stillme.scanners.requirements import (
+from pytest_stillme.scanners.pip_audit.requirements import (
     logical_lines,
     pinned_version,
     read_pyproject,

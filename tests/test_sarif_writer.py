@@ -360,8 +360,6 @@ def test_empty_message_falls_back_to_the_rule(tmp_path: Path) -> None:
         ("src//app.py", "src/app.py"),
         ("my dir/a b.py", "my%20dir/a%20b.py"),
         ("src/we:ird.py", "src/we%3Aird.py"),
-        ("/elsewhere/lib/x.py", "external/elsewhere/lib/x.py"),
-        ("D:\\other\\x.py", "external/D/other/x.py"),
     ],
 )
 def test_paths_become_repository_relative_posix_uris(tmp_path: Path, path: str, expected: str) -> None:
@@ -370,6 +368,20 @@ def test_paths_become_repository_relative_posix_uris(tmp_path: Path, path: str, 
     assert physical["artifactLocation"] == {"uri": expected, "uriBaseId": "%SRCROOT%"}
     assert physical["region"]["startLine"] == 7
     assert_relative_uri(physical["artifactLocation"]["uri"])
+
+
+@pytest.mark.parametrize("path", ["/elsewhere/lib/x.py", "D:\\other\\x.py", "../../etc/passwd", "../x.py"])
+def test_no_location_leaves_the_repository(tmp_path: Path, path: str) -> None:
+    """A path outside the root is kept in the message and a logical location, never as a file uri."""
+    doc, _ = write(tmp_path, [finding(location=Location(path, 7))])
+    (result,) = doc["runs"][0]["results"]
+    (location,) = result["locations"]
+    assert location["physicalLocation"]["artifactLocation"]["uri"] == "sast/bandit"
+    assert "region" not in location["physicalLocation"]
+    shown = location["logicalLocations"][0]["fullyQualifiedName"]
+    assert shown.endswith(":7")
+    assert "outside the repository" in result["message"]["text"]
+    assert shown in result["message"]["text"]
 
 
 def test_absolute_paths_under_root_become_relative(tmp_path: Path) -> None:
@@ -492,7 +504,7 @@ def test_result_fields(tmp_path: Path) -> None:
     (result,) = run["results"]
     assert result["ruleId"] == "B602"
     rule_of(run, result)
-    assert result["partialFingerprints"] == {"stillme/v1": MIXED[0].fingerprint}
+    assert result["partialFingerprints"]["stillme/v1"] == MIXED[0].fingerprint
     assert result["properties"] == {
         "category": "sast",
         "severity": "high",
@@ -511,16 +523,25 @@ def test_fingerprint_unchanged_when_only_the_line_moves(tmp_path: Path) -> None:
     doc_after, _ = write(tmp_path, [after])
     fp_before = doc_before["runs"][0]["results"][0]["partialFingerprints"]
     fp_after = doc_after["runs"][0]["results"][0]["partialFingerprints"]
-    assert fp_before == fp_after == {"stillme/v1": before.fingerprint}
+    assert fp_before == fp_after
+    assert fp_before["stillme/v1"] == before.fingerprint
+    # GitHub tracks alerts by primaryLocationLineHash: derived from the fingerprint, not the line.
+    assert fp_before["primaryLocationLineHash"] == f"{before.fingerprint[:16]}:1"
     assert doc_after["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 42
 
 
-def test_suppressed_findings_are_skipped(tmp_path: Path) -> None:
+def test_suppressed_findings_are_kept_as_suppressed(tmp_path: Path) -> None:
     kept = finding(message="kept")
     gone = finding(message="gone", location=Location("b.py", 1)).with_suppression("accepted risk")
-    doc, stats = write(tmp_path, [kept, gone])
-    assert [r["message"]["text"] for r in doc["runs"][0]["results"]] == ["kept"]
-    assert stats.results == 1
+    in_source = finding(message="nosec", location=Location("c.py", 1)).with_suppression("inSource: a test fixture")
+    doc, stats = write(tmp_path, [kept, gone, in_source])
+    results = {r["message"]["text"]: r for r in doc["runs"][0]["results"]}
+    assert "suppressions" not in results["kept"]
+    assert results["gone"]["suppressions"] == [
+        {"kind": "external", "status": "accepted", "justification": "accepted risk"}
+    ]
+    assert results["nosec"]["suppressions"][0]["kind"] == "inSource"
+    assert stats.results == 3
     assert stats.dropped == 0
 
 
@@ -553,7 +574,7 @@ def test_per_run_limit_keeps_the_most_severe_and_says_so(tmp_path: Path) -> None
     doc, stats = write(tmp_path, findings, max_results_per_run=10)
     bandit = run_of(doc, "bandit")
     assert len(bandit["results"]) == 10
-    ordered = sorted(findings[:30], key=lambda f: (-f.security_severity, f.fingerprint))
+    ordered = sorted(findings[:30], key=lambda f: (-int(f.severity), -f.security_severity, f.fingerprint))
     expected = [f.fingerprint for f in ordered[:10]]
     assert [r["partialFingerprints"]["stillme/v1"] for r in bandit["results"]] == expected
     (invocation,) = bandit["invocations"]
@@ -588,7 +609,7 @@ def test_gzip_limit_keeps_the_most_severe_overall(tmp_path: Path, limit: int) ->
     assert 0 < len(kept) < len(findings)
     assert stats.results == len(kept)
     assert stats.dropped == len(findings) - len(kept)
-    ranked = sorted(findings, key=lambda f: (-f.security_severity, f.fingerprint))
+    ranked = sorted(findings, key=lambda f: (-int(f.severity), -f.security_severity, f.fingerprint))
     assert kept == {f.fingerprint for f in ranked[: len(kept)]}
     # Not needlessly far under the limit: one more result would (nearly) not fit.
     assert gz_sizes(tmp_path / "out.sarif")[1] > limit * 0.8
@@ -711,7 +732,7 @@ def test_importing_the_writer_does_not_import_sarif_om() -> None:
 
 
 def test_round_trip_through_ingest_keeps_fingerprints(tmp_path: Path) -> None:
-    from pytest_stillme.scanners.ingest import read_sarif
+    from pytest_stillme.readers.sarif import read_sarif
 
     findings = [f for f in MIXED if f.score is None]
     write(tmp_path, findings)
@@ -801,10 +822,11 @@ def test_arbitrary_findings_give_valid_sarif(
             assert result["message"]["text"].strip()
             for key in ("shortDescription", "fullDescription", "help"):
                 assert rule[key]["text"].strip()
-            score = float(result["properties"]["security-severity"])
+            # An unknown severity without a tool's score has no number (GitHub goes by the level).
+            score = float(result["properties"].get("security-severity", 0.0))
             assert 0.0 <= score <= 10.0
             assert not math.isnan(score)
-            assert float(rule["properties"]["security-severity"]) >= score
+            assert float(rule["properties"].get("security-severity", 0.0)) >= score
             region = result["locations"][0]["physicalLocation"].get("region")
             if region is not None:
                 assert region["startLine"] >= 1

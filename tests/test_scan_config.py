@@ -7,7 +7,12 @@ from typing import Any
 
 import pytest
 
+from pytest_stillme.builtin import builtin_registry
 from pytest_stillme.core.config import ConfigError, load_settings
+
+REGISTRY = builtin_registry()
+DECLARED = tuple(REGISTRY.settings.values())
+SCANNERS = tuple(REGISTRY.scanners)
 
 
 def load(
@@ -20,12 +25,19 @@ def load(
     ini = ini or {}
     return load_settings(
         root=tmp_path,
+        declared=DECLARED,
+        scanners=SCANNERS,
         pyproject=table or {},
         ini=lambda key: ini.get(key, ""),
         ini_name="pytest.ini",
         options=options or {},
         environ=environ or {},
     )
+
+
+def given(settings: Any, table: str) -> dict[str, Any]:
+    """The settings of one table that some layer set (not the defaults)."""
+    return {k: v for k, v in settings.table(table).items() if settings.values.is_set(f"{table}.{k}")}
 
 
 def problems(tmp_path: Path, **kwargs: Any) -> str:
@@ -67,28 +79,28 @@ def test_scanner_tables_are_settings(tmp_path: Path) -> None:
         "ruff": {"format": False, "command": ["ruff"]},
     }
     s = load(tmp_path, table)
-    assert s.scanner_options["bandit"] == {
+    assert given(s, "bandit") == {
         "paths": ("src", "lib"),
         "severity": "medium",
         "command": ("python3", "-m", "bandit", "--quiet"),
         "timeout": 90.0,
         "scan_tests": True,
     }
-    assert s.scanner_options["ruff"] == {"format": False, "command": ("ruff",)}
-    assert "gate" not in s.scanner_options
-    assert load(tmp_path, {"bandit": {"paths": "src"}}).scanner_options["bandit"]["paths"] == ("src",)
+    assert given(s, "ruff") == {"format": False, "command": ("ruff",)}
+    assert s.table("bandit")["confidence"] == ""  # the declared default
+    assert load(tmp_path, {"bandit": {"paths": "src"}}).table("bandit")["paths"] == ("src",)
 
 
 def test_scanner_settings_by_precedence(tmp_path: Path) -> None:
     table = {"bandit": {"timeout": 10}, "profiles": {"production": {"bandit": {"severity": "high"}}}}
-    assert load(tmp_path, table).scanner_options["bandit"] == {"timeout": 10.0}
+    assert given(load(tmp_path, table), "bandit") == {"timeout": 10.0}
     s = load(tmp_path, table, environ={"STILLME_ENV": "production"})
-    assert s.scanner_options["bandit"] == {"timeout": 10.0, "severity": "high"}
+    assert given(s, "bandit") == {"timeout": 10.0, "severity": "high"}
     s = load(tmp_path, table, ini={"stillme_bandit_timeout": "20"}, environ={"STILLME_BANDIT_TIMEOUT": "30"})
-    assert s.scanner_options["bandit"]["timeout"] == 30.0
+    assert s.table("bandit")["timeout"] == 30.0
     assert s.origins["bandit.timeout"] == "environment variable STILLME_BANDIT_TIMEOUT"
     s = load(tmp_path, ini={"stillme_bandit_paths": "src\nlib", "stillme_ruff_format": "false"})
-    assert s.scanner_options == {"bandit": {"paths": ("src", "lib")}, "ruff": {"format": False}}
+    assert (given(s, "bandit"), given(s, "ruff")) == ({"paths": ("src", "lib")}, {"format": False})
 
 
 @pytest.mark.parametrize(
@@ -103,7 +115,10 @@ def test_scanner_settings_by_precedence(tmp_path: Path) -> None:
         ({"ruff": {"command": 3}}, "invalid command 3 for ruff.command"),
         ({"ruff": {"format": "maybe"}}, "invalid boolean 'maybe' for ruff.format"),
         ({"bandit": {"paths": [1]}}, "invalid path 1 for bandit.paths"),
-        ({"bandit": {"sevrity": "low"}}, "unknown key 'bandit.sevrity' in [tool.stillme] of pyproject.toml (known: "),
+        (
+            {"bandit": {"sevrity": "low"}},
+            "unknown key 'bandit.sevrity' in [tool.stillme.bandit] of pyproject.toml (known: ",
+        ),
         ({"bandit": 3}, "unknown key 'bandit' in [tool.stillme]"),
     ],
 )

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from pytest_stillme.adapter.scanning import _SharedDir, _split
-from pytest_stillme.scanners.registry import SCANNERS, Target
+from pytest_stillme.scanners.api import Target
 
 #: A scanner of ``data/*.txt``: a line "BAD" is a finding, "ERROR" an error of that file,
 #: a file called crash.txt makes the run raise.  Each run logs its targets and its process.
@@ -20,8 +19,8 @@ import json, os, time
 from pathlib import Path
 
 from pytest_stillme.core.findings import Finding, Location, Rule, ScannerError, Severity
-from pytest_stillme.scanners.base import ScanResult, SourceResult
-from pytest_stillme.scanners.registry import Discovery, Target, ToolIdentity
+from pytest_stillme.scanners.api import ScanResult, SourceResult
+from pytest_stillme.scanners.api import Discovery, Target, ToolIdentity
 
 
 def discover(request):
@@ -62,28 +61,31 @@ def run_whole(request):
     return ScanResult("whole", "2.0", (SourceResult("environment", (finding,)),), warnings=("the data is 40 days old",))
 """
 
+#: A third-party scanner registers through stillme's hook, from a conftest.py, as a plugin would.
 CONFTEST = """\
-from pytest_stillme.scanners.registry import SCANNERS, ScannerSpec
+import pytest
+from pytest_stillme.core.settings import Setting, integer
+from pytest_stillme.scanners.api import ScannerSpec
 
-SCANNERS["fake"] = ScannerSpec("fake", "sast", run="fakescanner:run", discover="fakescanner:discover",
-                                identify="fakescanner:identify", per_file=True)
-SCANNERS["whole"] = ScannerSpec("whole", "deps", run="fakescanner:run_whole")
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_stillme_register(registry):
+    registry.add_scanner(ScannerSpec("fake", "sast", run="fakescanner:run", discover="fakescanner:discover",
+                                     identify="fakescanner:identify", per_file=True,
+                                     settings=(Setting("fake.level", integer(minimum=0), 1, "how picky"),)))
+    registry.add_scanner(ScannerSpec("whole", "deps", run="fakescanner:run_whole"))
 """
 
 
 @pytest.fixture
-def fake(pytester: pytest.Pytester) -> Iterator[pytest.Pytester]:
-    # The conftest adds to the registry of this very process when pytester runs in-process.
-    saved = dict(SCANNERS)
+def fake(pytester: pytest.Pytester) -> pytest.Pytester:
     pytester.makepyfile(fakescanner=FAKE_SCANNER)
     pytester.makeconftest(CONFTEST)
     pytester.makepyprojecttoml('[tool.stillme.gate]\ncoverage = "off"\n')
     (pytester.path / "data").mkdir()
     (pytester.path / "data" / "clean.txt").write_text("fine\n")
     (pytester.path / "data" / "bad.txt").write_text("fine\nBAD\n")
-    yield pytester
-    SCANNERS.clear()
-    SCANNERS.update(saved)
+    return pytester
 
 
 def calls(project: pytest.Pytester) -> list[dict[str, object]]:

@@ -52,22 +52,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in _error_lines(exc):
             print(f"stillme: error: {line}", file=sys.stderr)
         return EXIT_USAGE
+    except MemoryError:
+        print("stillme: error: not enough memory to read the inputs (is one of them not a report?)", file=sys.stderr)
+        return EXIT_USAGE
     return status
 
 
 def _input_errors() -> tuple[type[BaseException], ...]:
     """Every error that means bad input; anything else is a bug and keeps its traceback."""
     from .core.config import ConfigError
+    from .readers.base import ReportError
     from .report.junit import JUnitError
 
-    errors: list[type[BaseException]] = [UsageError, ConfigError, JUnitError, OSError]
-    try:
-        from .scanners.ingest import ReportError
-    except ImportError:  # pragma: no cover - only while the package is half-installed
-        pass
-    else:
-        errors.append(ReportError)
-    return tuple(errors)
+    return (UsageError, ConfigError, JUnitError, ReportError, OSError)
 
 
 #: The plugin's option names, as config reports them, and what they are called here.
@@ -276,6 +273,11 @@ def _evaluate(args: argparse.Namespace) -> tuple[Verdict, JUnitTotals | None]:
     # The plugin falls back on coverage's own fail_under (via pytest-cov); so must we.
     fallback = None if settings.coverage_explicit else coverage_fail_under()
     policy = settings.policy(coverage_fallback=fallback)
+    if not (args.sarif or args.junit or args.coverage):
+        raise UsageError(
+            "nothing to judge: give the session's reports with --sarif, --junit and/or --coverage "
+            "(a gate over no input would pass whatever happened)"
+        )
     ledger = _read_sarifs(args.sarif, root, settings)
     coverage = _read_coverage(args.coverage)
     verdict = evaluate(policy, ledger, coverage)
@@ -295,11 +297,17 @@ def _root(raw: str) -> Path:
 
 
 def _settings(root: Path, options: dict[str, Any]) -> Settings:
+    from .builtin import builtin_registry
     from .core.config import load_pyproject, load_settings
 
     table, name = load_pyproject(root)
+    registry = builtin_registry()
     return load_settings(
         root=root,
+        declared=tuple(registry.settings.values()),
+        scanners=tuple(registry.scanners),
+        # Scanners and stages of other plugins are unknown here: their tables are theirs to check.
+        lenient_tables=True,
         pyproject=table,
         pyproject_name=name or "pyproject.toml",
         ini=None,
@@ -311,17 +319,23 @@ def _settings(root: Path, options: dict[str, Any]) -> Settings:
 def _read_sarifs(paths: Sequence[str], root: Path, settings: Settings) -> Ledger:
     """Fold SARIF files into one ledger: findings by fingerprint, every tool, every failed run."""
     from .core.ledger import Ledger
-    from .scanners.json_reports import read_report
+    from .readers.detect import read_report
 
     ledger = Ledger()
     for path in paths:
         # SARIF first of all, but a Bandit, pip-audit or Trivy JSON report is read too.
         result = read_report(
-            path, root=root, tool_categories=settings.tool_categories, default_category=settings.report_category
+            path,
+            root=root,
+            tool_categories=settings.tool_categories,
+            default_category=settings.report_category,
+            max_bytes=int(settings.get("max_report_size")),
+            honour_suppressions=bool(settings.get("report_suppressions", True)),
         )
         for tool, version in result.tools.items():
             ledger.note_tool(tool, version)
         ledger.extend(result.findings)
+        ledger.extend(result.suppressed)
         for error in result.errors:
             ledger.add_error(error)
     return ledger

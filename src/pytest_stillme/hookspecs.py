@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .core.ledger import Ledger
     from .scanners.api import ScannerRegistry
 
-hookspec = pytest.hookspec  # type: ignore[attr-defined]
+hookspec = pytest.hookspec
 
 
 @hookspec(historic=True)

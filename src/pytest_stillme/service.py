@@ -112,7 +112,7 @@ def parse_target(text: str, *, allow_remote: bool = False) -> ServiceTarget:
 def load_app(ref: str, root: Path | None = None) -> Any:
     """Import ``module:attribute`` (the root and its ``src/`` first on ``sys.path``, as pytest's rootdir)."""
     module_name, _, attr = ref.partition(":")
-    added = []
+    added: list[str] = []
     for folder in (root, root / "src" if root else None):
         if folder is not None and folder.is_dir() and str(folder) not in sys.path:
             sys.path.insert(0, str(folder))
@@ -122,9 +122,9 @@ def load_app(ref: str, root: Path | None = None) -> Any:
     except Exception as exc:
         raise TargetError(f"cannot import {module_name!r} for target {ref!r}: {type(exc).__name__}: {exc}") from None
     finally:
-        for folder in added:
-            if folder in sys.path:
-                sys.path.remove(folder)
+        for entry in added:
+            if entry in sys.path:
+                sys.path.remove(entry)
     obj: Any = module
     for part in attr.split("."):
         try:
@@ -145,7 +145,7 @@ def app_kind(app: Any) -> str:
 
 
 class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+    def log_message(self, format: str, *args: Any) -> None:
         """No access log on stderr: the session's output stays the user's."""
 
 
@@ -187,7 +187,7 @@ def _serve_asgi(app: Any) -> Iterator[str]:
         raise TargetError(
             "serving an ASGI app in process needs uvicorn: pip install uvicorn (or give a URL target)"
         ) from None
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

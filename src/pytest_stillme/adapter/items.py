@@ -39,7 +39,35 @@ def describe_findings(findings: Sequence[Finding], limit: int = 50) -> str:
 
 
 class StillmeItem(pytest.Item):
-    """Base of stillme's non-test items: plain-text failures."""
+    """Base of stillme's non-test items (scanners, reports, stages): plain-text failures, fail closed.
+
+    Subclasses implement :meth:`run_source`.  Whatever it raises besides its own
+    :class:`FindingsFailure` (a bug, ``MemoryError`` on a huge input, a library's
+    exception) is recorded as a scanner error of the item's source and fails the
+    item with a clear message: a source that broke never reads as "no findings".
+    """
+
+    #: The source this item belongs to ("bandit", "stillme-report"): named when it did not run.
+    stillme_source = "stillme"
+    #: Who asked for it ("--stillme-scan", "pyproject.toml"), for the message when it did not run.
+    stillme_asked_by = ""
+
+    def run_source(self) -> None:
+        raise TypeError(f"{type(self).__name__} must define run_source()")  # pragma: no cover
+
+    def runtest(self) -> None:
+        try:
+            self.run_source()
+        except FindingsFailure:
+            raise
+        except Exception as exc:  # MemoryError, RecursionError and every library's own errors too
+            message = f"failed: {type(exc).__name__}: {str(exc) or 'no message'}"
+            record_error(
+                self.config,
+                ScannerError(self.stillme_source, message, "run it alone with -x to see why; report a bug", self.name),
+                self,
+            )
+            raise FindingsFailure(f"{self.name}: {self.stillme_source} {message}") from None
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
         if isinstance(excinfo.value, FindingsFailure):
@@ -53,16 +81,19 @@ class StillmeItem(pytest.Item):
 class ReportItem(StillmeItem):
     """Reads one report of another tool (SARIF, Bandit, pip-audit or Trivy JSON) into findings."""
 
+    stillme_source = "stillme-report"
+
     def __init__(self, *, report: Path, settings: Settings, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.report = report
         self.settings = settings
+        self.stillme_asked_by = settings.origins.get("reports", "")
 
-    def runtest(self) -> None:
-        from ..scanners.ingest import ReportError
-        from ..scanners.json_reports import read_report
+    def run_source(self) -> None:
+        from ..readers.base import ReportError
+        from ..readers.detect import read_report
 
-        vuln_db = self.settings.scanner_options.get("pip-audit", {}).get("vuln_db")
+        vuln_db = self.settings.get("pip-audit.vuln_db")
         try:
             # SARIF, Bandit JSON, pip-audit JSON or Trivy JSON, told apart by content.
             result = read_report(
@@ -71,6 +102,9 @@ class ReportItem(StillmeItem):
                 tool_categories=self.settings.tool_categories,
                 default_category=self.settings.report_category,
                 vuln_db=self.settings.resolve(str(vuln_db)) if vuln_db else None,
+                max_bytes=int(self.settings.get("max_report_size")),
+                honour_suppressions=bool(self.settings.get("report_suppressions", True)),
+                **_slo_judgement(self.settings),
             )
         except ReportError as exc:
             record_error(
@@ -81,7 +115,7 @@ class ReportItem(StillmeItem):
             raise FindingsFailure(f"cannot ingest report {exc}") from None
         for name, version in result.tools.items():
             note_tool(self, name, version)
-        for finding in result.findings:
+        for finding in (*result.findings, *result.suppressed):
             record_finding(self.config, finding, self)
         for error in result.errors:
             record_error(self.config, error, self)
@@ -96,6 +130,15 @@ class ReportItem(StillmeItem):
             )
         if problems:
             raise FindingsFailure(f"{self.report}:\n" + "\n".join(problems))
+
+
+def _slo_judgement(settings: Settings) -> dict[str, Any]:
+    """The SLOs a k6 summary is judged against, when the deployment stage declared them."""
+    if settings.get("slo.p95") is None:
+        return {}
+    from ..slo.settings import rollback_of, slo_of
+
+    return {"slo": slo_of(settings.get), "rollback": rollback_of(settings.get)}
 
 
 class ReportCollectionPlugin:

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ..core.config import Settings
 from ..core.findings import Finding, ScannerError
 from ..core.ledger import Ledger
+
+if TYPE_CHECKING:
+    from .sources import SourceTracker
 
 __all__ = [
     "SETTINGS_KEY",
@@ -27,6 +30,7 @@ __all__ = [
     "note_tool",
     "record_error",
     "record_finding",
+    "settings_of",
 ]
 
 
@@ -35,6 +39,10 @@ class SessionState:
     """Per-process plugin state, kept in ``config.stash`` (never module globals)."""
 
     ledger: Ledger = field(default_factory=Ledger)
+    #: Source items selected, deselected and run (see :mod:`.sources`).
+    sources: SourceTracker | None = None
+    #: What the SARIF writer had to cut, for the Markdown summary.
+    sarif_notes: list[str] = field(default_factory=list)
 
 
 STATE = pytest.StashKey[SessionState]()
@@ -42,6 +50,16 @@ STATE = pytest.StashKey[SessionState]()
 SETTINGS_KEY = pytest.StashKey[Settings]()
 #: Findings and errors recorded during the current phase of a test, not yet on a report.
 PENDING = pytest.StashKey[list["Finding | ScannerError | ToolRun"]]()
+
+
+def settings_of(config: pytest.Config) -> Settings:
+    """The session's resolved settings: ``settings_of(config).get("fuzz.examples")``."""
+    try:
+        return config.stash[SETTINGS_KEY]
+    except KeyError:
+        raise RuntimeError(
+            "pytest-stillme is not active in this session (was it disabled with -p no:stillme?)"
+        ) from None
 
 
 def _state(config: pytest.Config) -> SessionState:

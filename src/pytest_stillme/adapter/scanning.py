@@ -1,7 +1,7 @@
 """Scanners as pytest items: ``path::bandit`` for each scanned file, ``stillme::bandit`` for the run.
 
-``--stillme-scan NAME`` (or ``scan = [...]``) adds, for each scanner of
-:data:`~pytest_stillme.scanners.registry.SCANNERS`, one item per target its
+``--stillme-scan NAME`` (or ``scan = [...]``) adds, for each scanner registered
+through ``pytest_stillme_register`` (:mod:`pytest_stillme.scanners.api`), one item per target its
 ``discover`` found (cheap: no scan at collection) and one status item.  Items
 are added before pytest's own ``-k``/``-m`` deselection, so both apply.  A
 file item fails with its findings as plain text when one would fail the gate,
@@ -47,17 +47,15 @@ import pytest
 from ..core.config import Settings
 from ..core.findings import Finding, ScannerError
 from ..core.gate import Policy
-from ..scanners.base import ScanResult, SourceResult
-from ..scanners.process import ToolFailure
-from ..scanners.registry import (
-    SCANNERS,
+from ..scanners.api import (
     Discovery,
     ScannerSpec,
     ScanRequest,
+    ScanResult,
+    SourceResult,
     Target,
+    ToolFailure,
     ToolIdentity,
-    scan_result_from_dict,
-    scan_result_to_dict,
 )
 from .items import FindingsFailure, StillmeItem
 from .recording import note_tool, record_error, record_finding
@@ -253,25 +251,40 @@ class Outcome:
     version: str = ""
 
 
+def _request(settings: Settings, spec: ScannerSpec) -> tuple[ScanRequest, tuple[ScannerError, ...]]:
+    """What the scanner is given: its settings by short name, and the service when it needs one."""
+    options = settings.table(spec.name)
+    if not spec.needs_target:
+        return ScanRequest(root=settings.root, options=options), ()
+    from ..service import TargetError, parse_target
+
+    raw = settings.get("target")
+    if not raw:
+        error = ScannerError(
+            spec.name,
+            "no target to scan",
+            "give --stillme-target http://127.0.0.1:PORT (a running service) or --stillme-target module:app "
+            "(an ASGI or WSGI app stillme serves in process), or set target in [tool.stillme]",
+        )
+        return ScanRequest(root=settings.root, options=options), (error,)
+    try:
+        service = parse_target(str(raw), allow_remote=bool(settings.get("allow_remote")))
+    except TargetError as exc:
+        error = ScannerError(spec.name, str(exc), "fix the target (--stillme-target)", str(raw))
+        return ScanRequest(root=settings.root, options=options), (error,)
+    return ScanRequest(root=settings.root, options=options, service=service), ()
+
+
 class ScannerRun:
     """One scanner in one process: discovery at collection, then a lazy, batched scan."""
 
     def __init__(self, state: ScanState, spec: ScannerSpec) -> None:
         self.state = state
         self.spec = spec
-        # Settings of SETTINGS (bandit, ruff, mypy), over the raw table of a scanner that validates its
-        # own (pip-audit): its settings with an option or environment variable win by precedence.
-        resolved = state.settings.scanner_options.get(spec.name, {})
-        options = {
-            **state.settings.tables.get(spec.name, {}),
-            # Plain lists, as in TOML: what a scanner that reads its raw table expects.
-            **{k: list(v) if isinstance(v, tuple) else v for k, v in resolved.items()},
-        }
-        self.request = ScanRequest(root=state.settings.root, options=dict(options))
-        try:
-            self.timeout = float(options.get("timeout", 600.0))
-        except (TypeError, ValueError):
-            self.timeout = 600.0  # the scanner reports its own bad setting
+        self.request, self.setup_errors = _request(state.settings, spec)
+        origin = state.settings.origins.get("scan", "")
+        self.asked_by = f"{origin} {spec.name}" if origin.startswith("--") else origin
+        self.timeout = float(self.request.options.get("timeout") or 600.0)
         self.discovery = Discovery()
         self.session: pytest.Session | None = None
         self._plan: _Plan | None = None
@@ -291,6 +304,9 @@ class ScannerRun:
         return self._error(f"internal error while {what}: {type(exc).__name__}: {exc}", "report it as a bug")
 
     def discover(self) -> Discovery:
+        if self.setup_errors:
+            self.discovery = Discovery(errors=self.setup_errors)
+            return self.discovery
         if not self.spec.discover:
             self.discovery = Discovery(summary=f"{self.tool} (one run)")
             return self.discovery
@@ -317,6 +333,8 @@ class ScannerRun:
         return [i.target for i in items if isinstance(i, ScanItem) and i.scan is self]
 
     def _make_plan(self) -> _Plan:
+        if self.setup_errors:
+            return _Plan(None, list(self.setup_errors))
         identity = None
         errors: list[ScannerError] = []
         if self.spec.identify:
@@ -393,7 +411,7 @@ class ScannerRun:
                 self._scan(chunk)
 
     def _scan(self, chunk: _Chunk) -> None:
-        request = ScanRequest(self.request.root, self.request.options, chunk.targets)
+        request = ScanRequest(self.request.root, self.request.options, chunk.targets, self.request.service)
         try:
             func = self.spec.function("run")
             assert func is not None  # ScannerSpec.run is required
@@ -405,7 +423,7 @@ class ScannerRun:
         except Exception as exc:
             result = ScanResult(self.tool, errors=(self._internal(f"running {self.tool}", exc),))
         chunk.result = result
-        self.state.coordinator.publish(chunk.key, scan_result_to_dict(result))
+        self.state.coordinator.publish(chunk.key, result.to_dict())
         self._remember(chunk)
 
     def _remember(self, chunk: _Chunk) -> None:
@@ -431,7 +449,7 @@ class ScannerRun:
                 self._scan(chunk)  # its claimant died: do it here
             else:
                 try:
-                    chunk.result = scan_result_from_dict(payload)
+                    chunk.result = ScanResult.from_dict(payload)
                 except Exception as exc:
                     chunk.result = ScanResult(self.tool, errors=(self._internal("reading a worker's result", exc),))
         assert chunk.result is not None  # set on every path above
@@ -521,13 +539,15 @@ class ScanItem(StillmeItem):
         self.scan = scan
         self.target = target
         self.add_marker(scan.mark)
+        self.stillme_source = scan.tool
+        self.stillme_asked_by = scan.asked_by
 
     def reportinfo(self) -> tuple[Path | str, int | None, str]:
         # Not the node id: pytest would print the dots of a domain that ends it as "::"
         # ("app/__init__::py::bandit"); this one heads the failure section instead.
         return self.path, None, f"{self.target.name} ({self.scan.tool})"
 
-    def runtest(self) -> None:
+    def run_source(self) -> None:
         outcome = self.scan.outcome(self.target)
         if not self.scan.noted:
             # Once per process is enough for the SARIF run of the tool: it rides on this item's
@@ -583,11 +603,13 @@ class ScanStatusItem(StillmeItem):
         super().__init__(**kwargs)
         self.scan = scan
         self.add_marker(scan.mark)
+        self.stillme_source = scan.tool
+        self.stillme_asked_by = scan.asked_by
 
     def reportinfo(self) -> tuple[Path | str, int | None, str]:
         return self.path, None, self.nodeid
 
-    def runtest(self) -> None:
+    def run_source(self) -> None:
         scan = self.scan
         results, version = scan.complete()
         note_tool(self, scan.tool, version)
@@ -645,10 +667,14 @@ class ScanCollectionPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, items: list[pytest.Item]) -> None:
+        from .compat import report_collected
+        from .options import registry_of
+
         root = self.state.settings.root
+        scanners = registry_of(session.config).scanners
         added: list[pytest.Item] = []
         for name in self.state.settings.scan:
-            spec = SCANNERS[name]
+            spec = scanners[name]
             scan = ScannerRun(self.state, spec)
             scan.session = session
             self.state.runs[name] = scan
@@ -660,9 +686,7 @@ class ScanCollectionPlugin:
             status = f"stillme::{spec.name}"
             added.append(ScanStatusItem.from_parent(session, name=status, nodeid=status, scan=scan))
         items.extend(added)
-        # Reported as collected, so "collected N items" counts them (the terminal counts collect reports).
-        collected: list[pytest.Item | pytest.Collector] = [*added]
-        session.ihook.pytest_collectreport(report=pytest.CollectReport("", "passed", None, collected))
+        report_collected(session, added)
 
 
 class ScanWorkerPlugin:

@@ -20,53 +20,32 @@ test first asks for them.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
 
 from .markers import MARKER_LINES
-from .settings import CHAOS_SPECS, ChaosConfigError, ChaosSettings, load_chaos_settings
+from .settings import CHAOS_SETTINGS, ChaosSettings, chaos_settings
 from .state import DIR_INPUT, FIXTURE_KEY, INFO_KEY, SEED_INPUT, START_INPUT, STATE_KEY, ChaosState
 
 if TYPE_CHECKING:
+    from ..scanners.api import ScannerRegistry
     from .fixture import Chaos
 
 __all__ = ["chaos"]
 
 
-@pytest.hookimpl(trylast=True)  # after the core plugin has made the "stillme" option group
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("stillme")
-    metavars = {
-        "seed": "N|last|random",
-        "isolate": "off|chaos|all",
-    }
-    for spec in CHAOS_SPECS:
-        if spec.key == "run":
-            group.addoption(spec.flag, action="store_true", default=None, dest=spec.dest, help=spec.help)
-        elif spec.flag:
-            group.addoption(spec.flag, dest=spec.dest, metavar=metavars.get(spec.key, "SECONDS"), help=spec.help)
-        parser.addini(spec.ini, spec.help, type="string", default="")
+def pytest_stillme_register(registry: ScannerRegistry) -> None:
+    registry.add_settings(*CHAOS_SETTINGS)
 
 
 def _load_settings(config: pytest.Config) -> ChaosSettings:
-    # The core plugin resolved [tool.stillme] (its chaos table raw) before us: pytest_configure is trylast.
-    from ..adapter.recording import SETTINGS_KEY
+    # The core plugin resolved every setting, ours too, before us: pytest_configure is trylast.
+    from ..adapter.recording import settings_of
 
-    core_settings = config.stash[SETTINGS_KEY]
-    try:
-        return load_chaos_settings(
-            table=core_settings.tables.get("chaos", {}),
-            pyproject_name=core_settings.pyproject_name,
-            ini=config.getini,
-            ini_name=str(config.inipath) if config.inipath else "ini file",
-            options={spec.dest: config.getoption(spec.dest) for spec in CHAOS_SPECS if spec.flag},
-            environ=os.environ,
-        )
-    except ChaosConfigError as exc:
-        raise pytest.UsageError("pytest-stillme configuration:\n  " + "\n  ".join(exc.problems)) from None
+    core = settings_of(config)
+    return chaos_settings(core.table("chaos"), core.origins)
 
 
 def _session_seed(config: pytest.Config, settings: ChaosSettings) -> tuple[int, str]:

@@ -1,36 +1,42 @@
 """One frozen :class:`Settings` object from every place a user may configure.
 
-Precedence, highest first (as pytest-timeout does it: explicit beats ambient):
+Every setting is declared once as a :class:`~.settings.Setting` (the core's
+below; each scanner and stage declares its own and registers it through
+``pytest_stillme_register``).  Precedence, highest first (as pytest-timeout
+does it: explicit beats ambient):
 
 1. command-line options (``--stillme-*``)
 2. environment variables (``STILLME_*``)
-3. ini keys (``stillme_*`` in pytest.ini, tox.ini, setup.cfg or ``[tool.pytest.ini_options]``)
+3. ini keys (``stillme_*`` in pytest.ini, tox.ini, setup.cfg or ``[tool.pytest.ini_options]``, or ``-o``)
 4. the profile table ``[tool.stillme.profiles.<env>]`` of pyproject.toml
 5. ``[tool.stillme]`` in pyproject.toml
 6. the built-in profile of ``STILLME_ENV`` (production is stricter)
-7. built-in defaults
+7. the declared defaults
 
 Every bad value is collected and reported together, each with where it came
 from ("invalid severity 'hgh' for gate.sast in pyproject.toml"), as a
 :class:`ConfigError`; the plugin turns that into a usage error, never a
-traceback.  No pytest here, so the ``stillme`` command shares it.
+traceback.  Every profile is validated, not only the active one, so a typo in
+the production profile is caught on a developer's machine.  No pytest here,
+so the ``stillme`` command shares it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import os
-import shlex
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
+from . import settings as s
 from .findings import CATEGORIES, Severity
 from .gate import DEFAULT_THRESHOLDS, Policy, Suppression
+from .settings import Bad, Layer, Resolved, Setting, problem_line
+from .suppressions import DEFAULT_SUPPRESSIONS, SuppressionsError, load_suppressions
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -38,23 +44,23 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 __all__ = [
+    "CORE_SETTINGS",
     "DEFAULT_SARIF",
     "ENVIRONMENTS",
     "PROFILE_THRESHOLDS",
-    "SETTINGS",
     "ConfigError",
-    "SettingSpec",
     "Settings",
     "load_pyproject",
     "load_settings",
-    "load_suppressions",
+    "parse_fail_on",
 ]
 
 ENVIRONMENTS = ("development", "staging", "production")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 DEFAULT_SARIF = "artifacts/stillme.sarif"
-DEFAULT_SUPPRESSIONS = ".stillme-suppressions.toml"
 DEFAULT_COVERAGE = 85.0
+#: Reports larger than this are refused unread (``max_report_size``): a report is data, not a stream.
+DEFAULT_MAX_REPORT_BYTES = 256 * 1024 * 1024
 
 #: Built-in profiles: what each environment changes from the defaults.
 PROFILE_THRESHOLDS: Mapping[str, Mapping[str, Severity | None]] = {
@@ -78,350 +84,180 @@ class ConfigError(Exception):
         super().__init__("\n".join(problems))
 
 
-# -- value parsers: each takes the raw value and returns the typed one or raises _Bad
-
-
-class _Bad(ValueError):
-    """A bad value: what is wrong, and separately what would be right."""
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        self.message = message
-        self.hint = hint
-        super().__init__(f"{message} ({hint})" if hint else message)
-
-
-_SEVERITY_HINT = "use info, low, medium, high, critical or off"
-_COVERAGE_HINT = "a percentage from 0 to 100, or off"
-
-
-def _parse_bool(raw: Any) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise _Bad(f"invalid boolean {raw!r}", "use true or false")
-
-
-def _parse_path(raw: Any) -> str:
-    if not isinstance(raw, str) or not raw.strip():
-        raise _Bad(f"invalid path {raw!r}", "expected a non-empty string")
-    return raw.strip()
-
-
-def _parse_paths(raw: Any) -> tuple[str, ...]:
-    if isinstance(raw, str):
-        items: list[Any] = [p for p in raw.replace(os.pathsep, "\n").splitlines() if p.strip()]
-    elif isinstance(raw, (list, tuple)):
-        items = list(raw)
-    else:
-        raise _Bad(f"invalid list of paths {raw!r}", "expected a list of strings")
-    return tuple(_parse_path(item) for item in items)
-
-
-def _parse_threshold(raw: Any) -> Severity | None:
-    """A gate threshold: a severity, or ``None`` (``never`` also means off here)."""
-    return _parse_severity(raw, off=("off", "never", "none", "false"))
-
-
-def _parse_severity(raw: Any, off: tuple[str, ...] = ("off", "none", "false")) -> Severity | None:
-    """A severity, or ``None`` for false or one of the ``off`` words."""
-    if raw is False or (isinstance(raw, str) and raw.strip().lower() in off):
-        return None
-    if not isinstance(raw, str):
-        raise _Bad(f"invalid severity {raw!r}", _SEVERITY_HINT)
-    try:
-        return Severity.parse(raw)
-    except ValueError:
-        raise _Bad(f"invalid severity {raw!r}", _SEVERITY_HINT) from None
-
-
-def _parse_coverage(raw: Any) -> float | None:
+def _coverage(raw: Any) -> float | None:
     if raw is False or (isinstance(raw, str) and raw.strip().lower() in ("off", "none", "false")):
         return None
-    if isinstance(raw, bool):
-        raise _Bad(f"invalid coverage minimum {raw!r}", _COVERAGE_HINT)
     try:
-        value = float(str(raw).strip().rstrip("%"))
-    except ValueError:
-        raise _Bad(f"invalid coverage minimum {raw!r}", _COVERAGE_HINT) from None
-    if not 0.0 <= value <= 100.0 or value != value:
-        raise _Bad(f"invalid coverage minimum {raw!r}", _COVERAGE_HINT)
+        value: float = s.number(0, 100, what="coverage minimum", unit="%")(raw)
+    except Bad:
+        raise Bad(f"invalid coverage minimum {raw!r}", "a percentage from 0 to 100, or off") from None
     return value
 
 
-def _choice(options: tuple[str, ...], what: str) -> Callable[[Any], str]:
-    def parse(raw: Any) -> str:
-        text = str(raw).strip().lower()
-        if text not in options:
-            raise _Bad(f"invalid {what} {raw!r}", f"use {', '.join(options)}")
-        return text
-
-    return parse
+def _automation(raw: Any) -> str:
+    value = s.path(raw)
+    if any(c.isspace() for c in value):
+        raise Bad(f"invalid automation id prefix {raw!r}", "no spaces")
+    return value.strip("/")
 
 
-def _parse_category(raw: Any) -> str:
-    return _choice(CATEGORIES, "category")(raw)
-
-
-def _words(raw: Any, what: str) -> list[str]:
-    """A list from TOML, ini (one a line) or the environment (commas or spaces)."""
-    if isinstance(raw, str):
-        return [w for w in raw.replace(",", " ").split() if w]
-    if isinstance(raw, (list, tuple)) and all(isinstance(w, str) for w in raw):
-        return [w for item in raw for w in item.replace(",", " ").split() if w]
-    raise _Bad(f"invalid {what} {raw!r}", "expected a list of names")
-
-
-def _parse_scan(raw: Any) -> tuple[str, ...]:
-    """Scanner names; ``none`` (or ``off``) alone runs none, so an option can switch off the pyproject's list."""
-    from ..scanners.registry import SCANNERS
-
-    names = [w.lower() for w in _words(raw, "scanner list")]
+def _scan(raw: Any) -> tuple[str, ...]:
+    """Scanner names (checked against the registered scanners later); ``none`` alone runs none."""
+    names = [w.lower() for w in s.words(raw, "scanner list")]
     if names in (["none"], ["off"]):
         return ()
-    unknown = [n for n in names if n not in SCANNERS]
-    if unknown:
-        raise _Bad(f"unknown scanner {unknown[0]!r}", f"use {', '.join(sorted(SCANNERS))}, or none")
     return tuple(dict.fromkeys(names))
 
 
-def _parse_command(raw: Any) -> tuple[str, ...]:
-    """A command line: a list of words, or one string split as a POSIX shell would."""
-    if isinstance(raw, str):
-        try:
-            words = shlex.split(raw)
-        except ValueError as exc:
-            raise _Bad(f"invalid command {raw!r}: {exc}", "check the quotes") from None
-    elif isinstance(raw, (list, tuple)) and all(isinstance(w, str) for w in raw):
-        words = list(raw)
-    else:
-        raise _Bad(f"invalid command {raw!r}", "expected a string or a list of strings")
-    if not words or not words[0].strip():
-        raise _Bad(f"invalid command {raw!r}", "expected a program to run")
-    return tuple(words)
-
-
-def _parse_timeout(raw: Any) -> float:
-    if isinstance(raw, bool):
-        raise _Bad(f"invalid timeout {raw!r}", "a number of seconds above 0")
+def _unknown_severity(raw: Any) -> Severity | None:
+    """``fail`` (an unknown severity fails the gate at any threshold) or the severity to count it as."""
+    if isinstance(raw, str) and raw.strip().lower() == "fail":
+        return None
     try:
-        value = float(str(raw).strip().rstrip("s"))
+        return s.severity(raw)
+    except Bad:
+        raise Bad(f"invalid unknown_severity {raw!r}", "use fail, or info, low, medium, high or critical") from None
+
+
+def _size(raw: Any) -> int:
+    """Bytes: ``1000000``, ``500k``, ``256M``, ``1G`` (binary multiples)."""
+    text = str(raw).strip().upper().removesuffix("B") if not isinstance(raw, bool) else ""
+    scale = {"K": 1024, "M": 1024**2, "G": 1024**3}.get(text[-1:], 1) if text else 1
+    digits = text[:-1] if scale > 1 else text
+    try:
+        value = int(float(digits) * scale)
     except ValueError:
-        raise _Bad(f"invalid timeout {raw!r}", "a number of seconds above 0") from None
-    if not value > 0 or math.isinf(value):
-        raise _Bad(f"invalid timeout {raw!r}", "a number of seconds above 0")
+        raise Bad(f"invalid size {raw!r}", "a number of bytes such as 50M or 1G") from None
+    if value <= 0:
+        raise Bad(f"invalid size {raw!r}", "a number of bytes above 0")
     return value
 
 
-_LEVELS = ("all", "low", "medium", "high")
-
-
-def _parse_automation(raw: Any) -> str:
-    text = _parse_path(raw)
-    if any(c.isspace() for c in text):
-        raise _Bad(f"invalid automation id prefix {raw!r}", "no spaces")
-    return text.strip("/")
-
-
-@dataclass(frozen=True)
-class SettingSpec:
-    """One setting and every name it goes by; help text shared by option and ini key."""
-
-    name: str
-    parse: Callable[[Any], Any]
-    help: str
-    #: Dotted key inside [tool.stillme].
-    key: str
-    ini: str
-    env: str
-    #: argparse dest of the command-line option ("" when there is none).
-    option: str = ""
-
-
-def _threshold_spec(category: str) -> SettingSpec:
+def _threshold_setting(category: str) -> Setting:
     default = DEFAULT_THRESHOLDS[category]
-    return SettingSpec(
-        name=f"gate.{category}",
-        parse=_parse_threshold,
-        help=f"lowest severity of a {category} finding that fails the gate "
-        f"(default {default.label if default else 'off'})",
-        key=f"gate.{category}",
-        ini=f"stillme_gate_{category}",
-        env=f"STILLME_GATE_{category.upper()}",
+    return Setting(
+        f"gate.{category}",
+        s.threshold,
+        default,
+        f"lowest severity of a {category} finding that fails the gate (default {default.label if default else 'off'})",
     )
 
 
-def _scanner_spec(scanner: str, option: str, parse: Callable[[Any], Any], help: str) -> SettingSpec:
-    """A setting of one scanner: ``option`` in ``[tool.stillme.<scanner>]``, no command-line option."""
-    slug = scanner.replace("-", "_")
-    return SettingSpec(
-        name=f"{scanner}.{option}",
-        parse=parse,
-        help=help,
-        key=f"{scanner}.{option}",
-        ini=f"stillme_{slug}_{option}",
-        env=f"STILLME_{slug.upper()}_{option.upper()}",
-    )
-
-
-#: Settings of the scanners of ``--stillme-scan``; each scanner applies its own defaults.
-SCANNER_SETTINGS: tuple[SettingSpec, ...] = (
-    _scanner_spec("bandit", "paths", _parse_paths, "files or folders Bandit scans (default: the project's packages)"),
-    _scanner_spec(
-        "bandit", "severity", _choice(_LEVELS, "level"), "Bandit's --severity-level: all, low, medium or high"
+#: The core's settings; scanners and stages add theirs through ``pytest_stillme_register``.
+CORE_SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "gate", s.boolean, False, "evaluate the stillme gate after the tests", "--stillme-gate", action="store_true"
     ),
-    _scanner_spec(
-        "bandit", "confidence", _choice(_LEVELS, "level"), "Bandit's --confidence-level: all, low, medium or high"
-    ),
-    _scanner_spec(
-        "bandit", "config", _parse_path, "Bandit config file (default pyproject.toml when it has [tool.bandit])"
-    ),
-    _scanner_spec("bandit", "command", _parse_command, "how to run Bandit (default: python -m bandit)"),
-    _scanner_spec("bandit", "timeout", _parse_timeout, "seconds one Bandit run may take (default 600)"),
-    _scanner_spec("bandit", "scan_tests", _parse_bool, "scan test files too (default false)"),
-    _scanner_spec("ruff", "paths", _parse_paths, "files or folders ruff checks (default: the root, by ruff's config)"),
-    _scanner_spec("ruff", "format", _parse_bool, "also run ruff format --check (default true)"),
-    _scanner_spec("ruff", "command", _parse_command, "how to run ruff (default: the ruff next to this Python)"),
-    _scanner_spec("ruff", "timeout", _parse_timeout, "seconds one ruff run may take (default 600)"),
-    _scanner_spec("mypy", "paths", _parse_paths, "files or folders mypy checks (default: mypy's files, else packages)"),
-    _scanner_spec("mypy", "command", _parse_command, "how to run mypy (default: python -m mypy)"),
-    _scanner_spec("mypy", "timeout", _parse_timeout, "seconds the mypy run may take (default 600)"),
-    # pip-audit validates the rest of its table itself (pip_audit.PipAuditOptions); these two also
-    # have a command-line option, so they take part in the precedence.
-    SettingSpec(
-        "pip-audit.vuln_db",
-        _parse_path,
-        "local OSV snapshot pip-audit audits against (no network)",
-        "pip-audit.vuln_db",
-        "stillme_pip_audit_vuln_db",
-        "STILLME_PIP_AUDIT_VULN_DB",
-        "stillme_vuln_db",
-    ),
-    SettingSpec(
-        "pip-audit.targets",
-        _parse_paths,
-        "what pip-audit audits: environment, requirement files, pyproject.toml[extras]",
-        "pip-audit.targets",
-        "stillme_pip_audit_targets",
-        "STILLME_PIP_AUDIT_TARGETS",
-        "stillme_pip_audit_target",
-    ),
-)
-
-SETTINGS: tuple[SettingSpec, ...] = (
-    SettingSpec(
-        "gate",
-        _parse_bool,
-        "evaluate the stillme gate after the tests",
-        "gate",
-        "stillme_gate",
-        "STILLME_GATE",
-        "stillme_gate",
-    ),
-    SettingSpec(
+    Setting(
         "sarif",
-        _parse_path,
+        s.path,
+        None,
         f"write SARIF 2.1.0 here (default {DEFAULT_SARIF} when the gate is on)",
-        "sarif",
-        "stillme_sarif",
-        "STILLME_SARIF",
-        "stillme_sarif",
+        "--stillme-sarif",
+        "PATH",
     ),
-    SettingSpec(
+    Setting(
         "markdown",
-        _parse_path,
+        s.path,
+        None,
         "write a Markdown summary here (for $GITHUB_STEP_SUMMARY)",
-        "markdown",
-        "stillme_markdown",
-        "STILLME_MARKDOWN",
-        "stillme_markdown",
+        "--stillme-markdown",
+        "PATH",
     ),
-    SettingSpec(
+    Setting(
         "reports",
-        _parse_paths,
-        "SARIF reports of other tools to ingest as findings",
-        "reports",
-        "stillme_reports",
-        "STILLME_REPORTS",
-        "stillme_report",
+        s.paths,
+        (),
+        "another tool's report to ingest as findings: SARIF, Bandit, pip-audit, Trivy or ZAP JSON",
+        "--stillme-report",
+        "PATH",
+        action="append",
+        ini_list=True,
     ),
-    SettingSpec(
-        "report_category",
-        _parse_category,
-        "category of findings from unknown tools (default sast)",
-        "report_category",
-        "stillme_report_category",
-        "STILLME_REPORT_CATEGORY",
+    Setting("report_category", s.category, "sast", "category of findings from unknown tools (default sast)"),
+    Setting(
+        "report_suppressions",
+        s.boolean,
+        True,
+        "honour suppressions that other tools' SARIF carries (in-source, external); always counted and listed",
     ),
-    SettingSpec(
+    Setting(
+        "max_report_size",
+        _size,
+        DEFAULT_MAX_REPORT_BYTES,
+        "largest report read, in bytes (50M, 1G; default 256M): larger ones are refused unread",
+    ),
+    Setting(
         "suppressions",
-        _parse_path,
+        s.path,
+        None,
         f"file of accepted findings (default {DEFAULT_SUPPRESSIONS})",
-        "suppressions",
-        "stillme_suppressions",
-        "STILLME_SUPPRESSIONS",
-        "stillme_suppressions",
+        "--stillme-suppressions",
+        "PATH",
     ),
-    SettingSpec(
+    Setting(
         "env",
-        _choice(ENVIRONMENTS, "environment"),
+        s.choice(*ENVIRONMENTS, what="environment"),
+        "development",
         "policy profile: development, staging or production",
-        "env",
-        "stillme_env",
-        "STILLME_ENV",
-        "stillme_env",
+        "--stillme-env",
+        "ENV",
     ),
-    SettingSpec(
+    Setting(
         "log_level",
-        _choice(LOG_LEVELS, "log level"),
+        s.choice(*LOG_LEVELS, what="log level"),
+        "warning",
         "log level of the plugin's own logger (default warning)",
-        "log_level",
-        "stillme_log_level",
-        "STILLME_LOG_LEVEL",
-        "stillme_log_level",
+        "--stillme-log-level",
+        "LEVEL",
     ),
-    SettingSpec(
+    Setting(
         "gate.coverage",
-        _parse_coverage,
+        _coverage,
+        DEFAULT_COVERAGE,
         "minimum total coverage in percent, or off (default: coverage's fail_under, else 85)",
-        "gate.coverage",
-        "stillme_coverage",
-        "STILLME_COVERAGE",
-        "stillme_coverage",
+        "--stillme-coverage",
+        "PERCENT",
+        ini="stillme_coverage",
+        env="STILLME_COVERAGE",
     ),
-    SettingSpec(
-        "automation_id",
-        _parse_automation,
-        "prefix of each SARIF run's automationDetails.id (default stillme)",
-        "automation_id",
-        "stillme_automation_id",
-        "STILLME_AUTOMATION_ID",
+    Setting(
+        "unknown_severity",
+        _unknown_severity,
+        None,
+        "a finding whose severity is unknown: fail (default: it fails the gate at any threshold) "
+        "or the severity to count it as",
     ),
-    SettingSpec(
+    Setting(
+        "automation_id", _automation, "stillme", "prefix of each SARIF run's automationDetails.id (default stillme)"
+    ),
+    Setting(
         "scan",
-        _parse_scan,
-        "scanners to run as test items: bandit, ruff, mypy, pip-audit (none: no scanner)",
-        "scan",
-        "stillme_scan",
-        "STILLME_SCAN",
-        "stillme_scan",
+        _scan,
+        (),
+        "run a scanner as test items (bandit, pip-audit, ruff, mypy, passive, zap, ...; none: no scanner)",
+        "--stillme-scan",
+        "NAME",
+        action="append",
+        ini_list=True,
     ),
-    *(_threshold_spec(c) for c in CATEGORIES),
-    *SCANNER_SETTINGS,
+    Setting(
+        "target",
+        s.text,
+        None,
+        "the service under test: a loopback URL, or an ASGI/WSGI app as module:attribute served in process",
+        "--stillme-target",
+        "TARGET",
+    ),
+    Setting(
+        "allow_remote",
+        s.boolean,
+        False,
+        "allow a target that is not on loopback (fuzzing, DAST and load send attack payloads and load)",
+    ),
+    Setting("tools", s.mapping(s.category, what="tool categories"), {}, "tool name (substring) -> category"),
+    *(_threshold_setting(c) for c in CATEGORIES),
 )
-
-_SPEC_BY_KEY = {spec.key: spec for spec in SETTINGS}
-#: Tables of [tool.stillme] that are not plain settings.
-_TABLES = ("gate", "profiles", "tools")
-#: Tables whose keys are settings (``[tool.stillme.gate]``, ``[tool.stillme.bandit]``, ...).
-_SETTING_TABLES = tuple(dict.fromkeys(k.split(".")[0] for k in _SPEC_BY_KEY if "." in k))
-#: Sub-tables owned by a subsystem, which parses and validates its own table
-#: (``[tool.stillme.chaos]``; ``[tool.stillme.pip-audit]``, read by ``pip_audit.PipAuditOptions``);
-#: they reach it raw through ``Settings.tables``.
-SUBSYSTEM_TABLES = ("chaos", "pip-audit")
 
 
 @dataclass(frozen=True)
@@ -429,32 +265,77 @@ class Settings:
     """Everything the plugin and the ``stillme`` command need, resolved once."""
 
     root: Path
-    gate: bool = False
-    sarif: str | None = None
-    markdown: str | None = None
-    reports: tuple[str, ...] = ()
-    report_category: str = "sast"
+    #: Every declared setting's value by key (defaults included), and where each set one came from.
+    values: Resolved = field(default_factory=lambda: Resolved({}))
+    thresholds: Mapping[str, Severity | None] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
+    suppressions: tuple[Suppression, ...] = ()
     suppressions_file: str = DEFAULT_SUPPRESSIONS
     env: str = "development"
-    log_level: str = "warning"
-    thresholds: Mapping[str, Severity | None] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
-    #: ``None``: not gated.  See ``coverage_explicit``.
-    coverage_min: float | None = DEFAULT_COVERAGE
-    #: False when the minimum is our default, so coverage's own fail_under may take over.
-    coverage_explicit: bool = False
-    automation_id: str = "stillme"
-    tool_categories: Mapping[str, str] = field(default_factory=dict)
-    suppressions: tuple[Suppression, ...] = ()
-    #: Setting name -> where its value came from ("pyproject.toml", "--stillme-sarif", ...).
-    origins: Mapping[str, str] = field(default_factory=dict)
-    #: Raw subsystem tables (see SUBSYSTEM_TABLES), e.g. ``tables["chaos"]``.
-    tables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    #: The file those tables came from, for error messages.
+    #: The file [tool.stillme] came from, for messages.
     pyproject_name: str = "pyproject.toml"
-    #: Scanners to run as items (``--stillme-scan``), in order.
-    scan: tuple[str, ...] = ()
-    #: Each scanner's settings that were set (``{"bandit": {"paths": (...)}}``); the scanner has the defaults.
-    scanner_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A setting's value by its key (``"fuzz.examples"``): set, or its declared default."""
+        return self.values.get(key, default)
+
+    def table(self, name: str) -> dict[str, Any]:
+        """A scanner's or stage's settings by short name (``[tool.stillme.<name>]``), defaults included."""
+        return self.values.table(name)
+
+    @property
+    def origins(self) -> Mapping[str, str]:
+        """Setting key -> where its value came from ("pyproject.toml", "--stillme-sarif", ...)."""
+        return self.values.origins
+
+    # -- the core's settings by name
+
+    @property
+    def gate(self) -> bool:
+        return bool(self.get("gate", False))
+
+    @property
+    def sarif(self) -> str | None:
+        value: str | None = self.get("sarif")
+        return value
+
+    @property
+    def markdown(self) -> str | None:
+        value: str | None = self.get("markdown")
+        return value
+
+    @property
+    def reports(self) -> tuple[str, ...]:
+        return tuple(self.get("reports", ()))
+
+    @property
+    def report_category(self) -> str:
+        return str(self.get("report_category", "sast"))
+
+    @property
+    def scan(self) -> tuple[str, ...]:
+        return tuple(self.get("scan", ()))
+
+    @property
+    def log_level(self) -> str:
+        return str(self.get("log_level", "warning"))
+
+    @property
+    def automation_id(self) -> str:
+        return str(self.get("automation_id", "stillme"))
+
+    @property
+    def tool_categories(self) -> Mapping[str, str]:
+        return {k.lower(): v for k, v in (self.get("tools") or {}).items()}
+
+    @property
+    def coverage_min(self) -> float | None:
+        value: float | None = self.get("gate.coverage", DEFAULT_COVERAGE)
+        return value
+
+    @property
+    def coverage_explicit(self) -> bool:
+        """False when the minimum is our default, so coverage's own fail_under may take over."""
+        return self.values.is_set("gate.coverage")
 
     @property
     def sarif_path(self) -> Path | None:
@@ -481,6 +362,7 @@ class Settings:
             suppressions=self.suppressions,
             profile=self.env,
             today=today or date.today(),
+            unknown_as=self.get("unknown_severity"),
         )
 
 
@@ -492,230 +374,214 @@ def load_pyproject(root: Path) -> tuple[dict[str, Any], str]:
     try:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError([f"{path}: cannot read pyproject.toml: {exc}"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read pyproject.toml: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            [f"{path}: cannot read pyproject.toml: not UTF-8 ({exc.reason} at byte {exc.start})"]
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: invalid TOML: {exc}"]) from None
     table = data.get("tool", {}).get("stillme", {})
     if not isinstance(table, dict):
         raise ConfigError([f"{path}: [tool.stillme] must be a table"])
     return table, str(path)
 
 
-def _flatten(table: Mapping[str, Any], where: str, problems: list[str], prefix: str = "") -> dict[str, Any]:
-    """Dotted keys for known settings; unknown keys are problems (typos must not pass silently).
+class _Keys:
+    """The declared keys, and the tables they make (``gate``, ``bandit``, ``fuzz``, ...)."""
 
-    In a subsystem's table (``pip-audit``) only the keys that are settings are taken: the subsystem
-    checks the others itself.
+    def __init__(self, declared: Sequence[Setting]) -> None:
+        self.by_key = {d.key: d for d in declared}
+        self.tables = {d.key.rsplit(".", 1)[0] for d in declared if "." in d.key}
+
+    def known_in(self, prefix: str) -> list[str]:
+        names = {k[len(prefix) :].split(".")[0] for k in self.by_key if k.startswith(prefix)}
+        names |= {t[len(prefix) :].split(".")[0] for t in self.tables if t.startswith(prefix)}
+        if not prefix:
+            names.add("profiles")
+        return sorted(names)
+
+
+def _flatten(
+    table: Mapping[str, Any], keys: _Keys, where: str, problems: list[str], prefix: str = "", lenient: bool = False
+) -> dict[str, Any]:
+    """Dotted keys of declared settings; an unknown key is a problem (a typo must not pass silently).
+
+    ``lenient`` skips whole tables nobody declared (the ``stillme`` command does not know the
+    scanners other plugins register), never unknown keys inside a declared table.
     """
     flat: dict[str, Any] = {}
-    lenient = prefix[:-1] in SUBSYSTEM_TABLES
     for key, value in table.items():
         dotted = f"{prefix}{key}"
-        if lenient and dotted not in _SPEC_BY_KEY:
-            continue
-        if dotted in _SETTING_TABLES and isinstance(value, dict):
-            # [tool.stillme.gate] is the thresholds table (a plain `gate = true` turns the gate on);
-            # [tool.stillme.bandit] and the other scanner tables hold that scanner's settings.
-            flat.update(_flatten(value, where, problems, f"{dotted}."))
-        elif dotted in _SPEC_BY_KEY:
+        if isinstance(value, dict) and dotted in keys.tables:
+            # [tool.stillme.gate] is the thresholds table (a plain `gate = true` turns the gate on).
+            flat.update(_flatten(value, keys, where, problems, f"{dotted}.", lenient))
+        elif dotted in keys.by_key:
             flat[dotted] = value
-        elif dotted in (*_TABLES[1:], *SUBSYSTEM_TABLES) and not prefix:
-            continue  # a subsystem's table that is not a dict: reported below
+        elif not prefix and key == "profiles":
+            continue  # read by load_settings
+        elif lenient and not prefix and isinstance(value, dict):
+            continue
         else:
-            names = [k[len(prefix) :] for k in _SPEC_BY_KEY if k.startswith(prefix)]
-            known = ", ".join(
-                sorted(n for n in names if "." not in n)
-                + list((*_TABLES[1:], *_SETTING_TABLES, *SUBSYSTEM_TABLES) if not prefix else ())
+            section = f"[tool.stillme.{prefix[:-1]}]" if prefix else "[tool.stillme]"
+            problems.append(
+                f"unknown key '{dotted}' in {section} of {where} (known: {', '.join(keys.known_in(prefix))})"
             )
-            problems.append(f"unknown key '{dotted}' in [tool.stillme] of {where} (known: {known})")
     return flat
 
 
-class _Spec(Protocol):
-    """What :func:`_resolve` needs of a setting spec (:class:`SettingSpec`, the chaos plugin's own)."""
-
-    @property
-    def parse(self) -> Callable[[Any], Any]: ...
+def _fixed_layer(values: Mapping[str, Any], where: str) -> Layer:
+    return Layer(values, lambda d: where)
 
 
-_SpecT = TypeVar("_SpecT", bound=_Spec)
+def _ini_layer(
+    declared: Sequence[Setting], ini: Callable[[str], Any] | None, ini_name: str, overrides: Collection[str]
+) -> Layer:
+    values: dict[str, Any] = {}
+    if ini is not None:
+        for setting in declared:
+            if setting.ini == "-":
+                continue
+            raw = ini(setting.ini)
+            if raw not in (None, "", []):
+                values[setting.key] = raw
+
+    def describe(setting: Setting) -> str:
+        # -o stillme_gate_sast=... overrides whatever ini file pytest found: name it, not the file.
+        return f"-o {setting.ini}" if setting.ini in overrides else f"{ini_name} (key {setting.ini})"
+
+    return Layer(values, describe)
 
 
-def _problem(exc: _Bad, key: str, source: str) -> str:
-    """The line reporting a bad value: "invalid X for KEY in SOURCE (hint)"."""
-    hint = f" ({exc.hint})" if exc.hint else ""
-    return f"{exc.message} for {key} in {source}{hint}"
+def _env_layer(declared: Sequence[Setting], environ: Mapping[str, str]) -> Layer:
+    values = {d.key: environ[d.env] for d in declared if d.env != "-" and environ.get(d.env, "").strip()}
+    return Layer(values, lambda d: f"environment variable {d.env}")
 
 
-def _resolve(
-    layers: Iterable[tuple[Mapping[str, Any], Callable[[_SpecT], str]]],
-    specs: Mapping[str, _SpecT],
-    problems: list[str],
-    prefix: str = "",
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """Parse each layer's values, lowest precedence first, so a later layer wins.
-
-    Returns the values and where each came from; a bad value adds a line to
-    ``problems`` (its key shown with ``prefix``) instead.
-    """
-    resolved: dict[str, Any] = {}
-    origins: dict[str, str] = {}
-    for values, describe in layers:
-        for key, raw in values.items():
-            spec = specs[key]
-            try:
-                resolved[key] = spec.parse(raw)
-                origins[key] = describe(spec)
-            except _Bad as exc:
-                problems.append(_problem(exc, f"{prefix}{key}", describe(spec)))
-    return resolved, origins
+def _option_layer(declared: Sequence[Setting], options: Mapping[str, Any]) -> Layer:
+    values: dict[str, Any] = {}
+    for setting in declared:
+        if setting.option and options.get(setting.dest) not in (None, "", [], ()):
+            values[setting.key] = options[setting.dest]
+    fail_on = {f"gate.{c}": raw for c, raw in (options.get("stillme_fail_on") or {}).items()}
+    values.update(fail_on)
+    return Layer(values, lambda d: "--stillme-fail-on" if d.key in fail_on else d.option)
 
 
 def load_settings(
     *,
     root: Path,
+    declared: Sequence[Setting] = CORE_SETTINGS,
+    scanners: Collection[str] | None = None,
     pyproject: Mapping[str, Any] | None = None,
     pyproject_name: str = "pyproject.toml",
     ini: Callable[[str], Any] | None = None,
     ini_name: str = "ini file",
+    ini_overrides: Collection[str] = (),
     options: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
-    today: date | None = None,
+    lenient_tables: bool = False,
 ) -> Settings:
-    """Resolve every setting by precedence; raise :class:`ConfigError` listing every bad value.
+    """Resolve every declared setting by precedence; raise :class:`ConfigError` listing every bad value.
 
-    ``ini`` returns the raw ini value of a key or an empty value when unset;
+    ``declared`` is every setting of the session (the core's, each registered
+    scanner's and stage's); ``scanners`` the registered scanner names, which
+    ``scan`` must name.  ``ini`` returns the raw ini value of a key or an empty
+    value when unset; ``ini_overrides`` are the keys given with ``-o``;
     ``options`` maps argparse dests to values (``None``/empty when not given).
     """
     problems: list[str] = []
+    keys = _Keys(declared)
     table = dict(pyproject or {})
     environ = os.environ if environ is None else environ
     options = options or {}
-    base = _flatten(table, pyproject_name, problems)
-
-    # Layers, lowest first: (values by setting name, description of the source).
-    # Layers, lowest first: (values by setting key, where a setting's value came from).
-    layers: list[tuple[dict[str, Any], Callable[[SettingSpec], str]]] = [(base, lambda s: pyproject_name)]
-
-    def ini_layer() -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        if ini is None:
-            return values
-        for spec in SETTINGS:
-            raw = ini(spec.ini)
-            if raw not in (None, "", []):
-                values[spec.key] = raw
-        return values
-
-    def env_layer() -> dict[str, Any]:
-        return {s.key: environ[s.env] for s in SETTINGS if environ.get(s.env, "").strip()}
-
-    def option_layer() -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        for spec in SETTINGS:
-            if spec.option and options.get(spec.option) not in (None, "", [], ()):
-                values[spec.key] = options[spec.option]
-        for category, raw in (options.get("stillme_fail_on") or {}).items():
-            values[f"gate.{category}"] = raw
-        return values
-
-    ini_values, env_values, option_values = ini_layer(), env_layer(), option_layer()
+    base = _flatten(table, keys, pyproject_name, problems, lenient=lenient_tables)
+    ini_layer = _ini_layer(declared, ini, ini_name, ini_overrides)
+    env_layer = _env_layer(declared, environ)
+    option_layer = _option_layer(declared, options)
 
     # The environment (profile) must be known before the profile table is layered in.
     env_name = "development"
-    for values in (base, ini_values, env_values, option_values):
+    for values in (base, ini_layer.values, env_layer.values, option_layer.values):
         if "env" in values:
             # A bad value is reported with its exact source when the layers are resolved.
-            with contextlib.suppress(_Bad):
-                env_name = _choice(ENVIRONMENTS, "environment")(values["env"])
-    profile_table: dict[str, Any] = {}
+            with contextlib.suppress(Bad):
+                env_name = s.choice(*ENVIRONMENTS)(values["env"])
+
     profiles = table.get("profiles", {})
     if not isinstance(profiles, dict):
         problems.append(f"[tool.stillme.profiles] in {pyproject_name} must be a table of environments")
         profiles = {}
+    active: dict[str, Any] = {}
     for name, sub in profiles.items():
+        where = f"[tool.stillme.profiles.{name}] of {pyproject_name}"
         if name not in ENVIRONMENTS:
-            problems.append(
-                f"unknown profile '{name}' in [tool.stillme.profiles] of {pyproject_name} "
-                f"(use {', '.join(ENVIRONMENTS)})"
-            )
+            use = ", ".join(ENVIRONMENTS)
+            problems.append(f"unknown profile '{name}' in [tool.stillme.profiles] of {pyproject_name} (use {use})")
         elif not isinstance(sub, dict):
-            problems.append(f"[tool.stillme.profiles.{name}] in {pyproject_name} must be a table")
-        elif name == env_name:
-            profile_table = _flatten(sub, f"{pyproject_name} (profile {name})", problems)
+            problems.append(f"{where} must be a table")
+        else:
+            flat = _flatten(sub, keys, f"{pyproject_name} (profile {name})", problems, lenient=lenient_tables)
+            if flat.pop("env", None) is not None:
+                problems.append(f"'env' cannot be set in {where}: it chooses the profile")
+            # Every profile is checked now, not when its environment first runs.
+            s.resolve(declared, [_fixed_layer(flat, where)], problems)
+            if name == env_name:
+                active = flat
 
-    layers.append((profile_table, lambda s: f"[tool.stillme.profiles.{env_name}] of {pyproject_name}"))
-    layers.append((ini_values, lambda s: f"{ini_name} (key {s.ini})"))
-    layers.append((env_values, lambda s: f"environment variable {s.env}"))
-    layers.append((option_values, lambda s: f"--{s.option.replace('_', '-')}" if s.option else "--stillme-fail-on"))
+    builtin = {f"gate.{c}": v for c, v in PROFILE_THRESHOLDS.get(env_name, {}).items()}
+    layers = [
+        Layer(builtin, lambda d: f"the built-in {env_name} profile"),
+        Layer(base, lambda d: pyproject_name),
+        Layer(active, lambda d: f"[tool.stillme.profiles.{env_name}] of {pyproject_name}"),
+        ini_layer,
+        env_layer,
+        option_layer,
+    ]
+    resolved = s.resolve(declared, layers, problems)
+    origins = {k: v for k, v in resolved.origins.items() if not v.startswith("the built-in ")}
+    resolved = Resolved(resolved.values, origins)
 
-    resolved, origins = _resolve(layers, _SPEC_BY_KEY, problems)
+    if scanners is not None:
+        for layer in layers[1:]:
+            raw = layer.values.get("scan")
+            if raw is None:
+                continue
+            with contextlib.suppress(Bad):
+                unknown = [n for n in _scan(raw) if n not in scanners]
+                if unknown:
+                    problems.append(
+                        problem_line(
+                            Bad(f"unknown scanner {unknown[0]!r}", f"use {', '.join(sorted(scanners))}, or none"),
+                            "scan",
+                            layer.describe(keys.by_key["scan"]),
+                        )
+                    )
 
-    thresholds: dict[str, Severity | None] = dict(DEFAULT_THRESHOLDS)
-    thresholds.update(PROFILE_THRESHOLDS.get(env_name, {}))
-    for category in CATEGORIES:
-        if f"gate.{category}" in resolved:
-            thresholds[category] = resolved[f"gate.{category}"]
-
-    tool_categories: dict[str, str] = {}
-    tools = table.get("tools", {})
-    if not isinstance(tools, dict):
-        problems.append(f"[tool.stillme.tools] in {pyproject_name} must map tool names to categories")
-        tools = {}
-    for tool, category in tools.items():
-        try:
-            tool_categories[str(tool).lower()] = _parse_category(category)
-        except _Bad as exc:
-            problems.append(_problem(exc, f"tools.{tool}", pyproject_name))
+    thresholds: dict[str, Severity | None] = {c: resolved.get(f"gate.{c}", DEFAULT_THRESHOLDS[c]) for c in CATEGORIES}
 
     suppressions: tuple[Suppression, ...] = ()
-    suppressions_file = resolved.get("suppressions", DEFAULT_SUPPRESSIONS)
+    suppressions_file = resolved.get("suppressions") or DEFAULT_SUPPRESSIONS
     suppressions_path = Path(suppressions_file)
     if not suppressions_path.is_absolute():
         suppressions_path = root / suppressions_path
-    if "suppressions" in resolved or suppressions_path.is_file():
+    if resolved.is_set("suppressions") or suppressions_path.exists():
         try:
             suppressions = load_suppressions(suppressions_path)
-        except ConfigError as exc:
+        except SuppressionsError as exc:
             problems.extend(exc.problems)
 
-    tables: dict[str, Mapping[str, Any]] = {}
-    for name in SUBSYSTEM_TABLES:
-        sub = table.get(name, {})
-        if isinstance(sub, dict):
-            tables[name] = sub
-        else:
-            problems.append(f"[tool.stillme.{name}] in {pyproject_name} must be a table")
-
     if problems:
-        raise ConfigError(problems)
-
-    coverage_min = resolved.get("gate.coverage", DEFAULT_COVERAGE)
-    scanner_options: dict[str, dict[str, Any]] = {}
-    for key, value in resolved.items():
-        scanner, _, option = key.partition(".")
-        if option and scanner != "gate":
-            scanner_options.setdefault(scanner, {})[option] = value
+        raise ConfigError(list(dict.fromkeys(problems)))
     return Settings(
         root=root,
-        gate=resolved.get("gate", False),
-        sarif=resolved.get("sarif"),
-        markdown=resolved.get("markdown"),
-        reports=resolved.get("reports", ()),
-        report_category=resolved.get("report_category", "sast"),
+        values=resolved,
+        thresholds=thresholds,
+        suppressions=suppressions,
         suppressions_file=suppressions_file,
         env=env_name,
-        log_level=resolved.get("log_level", "warning"),
-        thresholds=thresholds,
-        coverage_min=coverage_min,
-        coverage_explicit="gate.coverage" in resolved,
-        automation_id=resolved.get("automation_id", "stillme"),
-        tool_categories=tool_categories,
-        suppressions=suppressions,
-        origins=origins,
-        tables=tables,
         pyproject_name=pyproject_name,
-        scan=resolved.get("scan", ()),
-        scanner_options=scanner_options,
     )
 
 
@@ -731,76 +597,3 @@ def parse_fail_on(values: list[str] | None) -> dict[str, str]:
             )
         result[category] = severity.strip()
     return result
-
-
-def load_suppressions(path: Path) -> tuple[Suppression, ...]:
-    """Read the suppressions file: ``[[suppress]]`` entries with a reason and an expiry date."""
-    if not path.is_file():
-        raise ConfigError([f"{path}: suppressions file not found (create it or unset 'suppressions')"])
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError([f"{path}: cannot read suppressions: {exc}"]) from None
-    entries = data.get("suppress", [])
-    problems: list[str] = []
-    unknown = sorted(set(data) - {"suppress"})
-    if unknown:
-        problems.append(f"{path}: unknown table(s) {', '.join(unknown)} (expected [[suppress]] entries)")
-    if not isinstance(entries, list):
-        raise ConfigError([f"{path}: 'suppress' must be an array of tables ([[suppress]])"])
-    result: list[Suppression] = []
-    allowed = {"fingerprint", "rule", "location", "line", "reason", "expires"}
-    for index, entry in enumerate(entries, start=1):
-        where = f"{path.name}, entry {index}"
-        place = f"{path}: [[suppress]] entry {index}"
-        if not isinstance(entry, dict):
-            problems.append(f"{place}: must be a table")
-            continue
-        extra = sorted(set(entry) - allowed)
-        if extra:
-            problems.append(f"{place}: unknown key(s) {', '.join(extra)} (allowed: {', '.join(sorted(allowed))})")
-        reason = entry.get("reason")
-        if not isinstance(reason, str) or not reason.strip():
-            problems.append(f"{place}: 'reason' is required (why is this finding accepted?)")
-        expires = _parse_date(entry.get("expires"))
-        if expires is None:
-            problems.append(f"{place}: 'expires' is required as a date (YYYY-MM-DD)")
-        fingerprint, rule, location = (entry.get(k, "") for k in ("fingerprint", "rule", "location"))
-        line = entry.get("line", 0)
-        if not all(isinstance(v, str) for v in (fingerprint, rule, location)):
-            problems.append(f"{place}: fingerprint, rule and location must be strings")
-            continue
-        if not isinstance(line, int) or isinstance(line, bool) or line < 0:
-            problems.append(f"{place}: 'line' must be a positive whole number")
-            continue
-        if not fingerprint and not rule:
-            problems.append(f"{place}: give a 'fingerprint', or a 'rule' (with an optional 'location')")
-        if reason and expires and (fingerprint or rule):
-            result.append(
-                Suppression(
-                    reason=reason.strip(),
-                    expires=expires,
-                    fingerprint=fingerprint,
-                    rule=rule,
-                    location=location,
-                    line=line,
-                    origin=where,
-                )
-            )
-    if problems:
-        raise ConfigError(problems)
-    return tuple(result)
-
-
-def _parse_date(raw: Any) -> date | None:
-    if isinstance(raw, datetime):
-        return raw.date()
-    if isinstance(raw, date):
-        return raw
-    if isinstance(raw, str):
-        try:
-            return date.fromisoformat(raw.strip())
-        except ValueError:
-            return None
-    return None

@@ -30,13 +30,20 @@ CATEGORIES: tuple[str, ...] = ("sast", "deps", "container", "dast", "fuzz", "lin
 
 
 class Severity(enum.IntEnum):
-    """Ordered severities, convertible to and from GitHub's ``security-severity``."""
+    """Ordered severities, convertible to and from GitHub's ``security-severity``.
+
+    ``UNKNOWN`` is a source that could not say (an advisory without a severity):
+    it ranks above critical, so it fails the gate at any threshold unless the
+    policy says what to count it as (``unknown_severity``); "not known" must
+    never read as "not severe".
+    """
 
     INFO = 0
     LOW = 1
     MEDIUM = 2
     HIGH = 3
     CRITICAL = 4
+    UNKNOWN = 5
 
     @classmethod
     def parse(cls, value: str | Severity) -> Severity:
@@ -70,7 +77,7 @@ class Severity(enum.IntEnum):
     @property
     def sarif_level(self) -> str:
         """The SARIF ``level`` that matches this severity."""
-        if self >= Severity.HIGH:
+        if self >= Severity.HIGH:  # UNKNOWN too: it fails the gate
             return "error"
         if self is Severity.MEDIUM:
             return "warning"
@@ -93,6 +100,7 @@ _SEVERITY_ALIASES: dict[str, Severity] = {
     "high": Severity.HIGH,
     "error": Severity.HIGH,
     "critical": Severity.CRITICAL,
+    "unknown": Severity.UNKNOWN,
 }
 
 _DEFAULT_SCORES: dict[Severity, float] = {
@@ -101,6 +109,8 @@ _DEFAULT_SCORES: dict[Severity, float] = {
     Severity.MEDIUM: 5.5,
     Severity.HIGH: 8.0,
     Severity.CRITICAL: 9.5,
+    # No number to give: writers leave GitHub's security-severity out for it.
+    Severity.UNKNOWN: 0.0,
 }
 
 
@@ -226,6 +236,11 @@ class Finding:
             str(self.occurrence),
         )
         return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+    @property
+    def rank(self) -> tuple[int, float]:
+        """Most severe first when sorted descending: the severity, then the tool's own score."""
+        return (int(self.severity), self.security_severity)
 
     @property
     def security_severity(self) -> float:

@@ -92,6 +92,8 @@ class Policy:
     suppressions: tuple[Suppression, ...] = ()
     profile: str = "development"
     today: date = field(default_factory=date.today)
+    #: What a finding of unknown severity counts as; ``None``: it fails at any threshold.
+    unknown_as: Severity | None = None
 
     def threshold(self, category: str) -> Severity | None:
         return self.thresholds.get(category, DEFAULT_THRESHOLDS.get(category))
@@ -99,7 +101,13 @@ class Policy:
     def blocks(self, finding: Finding) -> bool:
         """Would this finding (unsuppressed) fail the gate?"""
         limit = self.threshold(finding.category)
-        return limit is not None and finding.severity >= limit
+        return limit is not None and self.effective(finding.severity) >= limit
+
+    def effective(self, severity: Severity) -> Severity:
+        """The severity the gate judges: an unknown one as ``unknown_as`` when that is set."""
+        if severity is Severity.UNKNOWN and self.unknown_as is not None:
+            return self.unknown_as
+        return severity
 
     def suppression_for(self, finding: Finding) -> Suppression | None:
         for suppression in self.suppressions:
@@ -151,13 +159,16 @@ def evaluate(policy: Policy, ledger: Ledger, coverage: Coverage | None) -> Verdi
     suppressed: list[Finding] = []
     used: set[int] = set()
     for finding in ledger.findings:
+        if finding.suppressed_by:  # the tool itself suppressed it (SARIF suppressions): counted, not gated
+            suppressed.append(finding)
+            continue
         suppression = policy.suppression_for(finding)
         if suppression is None:
             active.append(finding)
         else:
             used.add(id(suppression))
             suppressed.append(finding.with_suppression(suppression.reason))
-    active.sort(key=lambda f: (-f.security_severity, f.tool, f.fingerprint))
+    active.sort(key=lambda f: (tuple(-x for x in f.rank), f.tool, f.fingerprint))
     blocking = [f for f in active if policy.blocks(f)]
 
     checks = [_coverage_check(policy, coverage)]
@@ -230,7 +241,7 @@ def _category_checks(policy: Policy, active: Iterable[Finding]) -> list[Check]:
         if limit is None:
             checks.append(Check(f"{category} findings", figure, "not gated", True))
             continue
-        blocking = [f for f in found if f.severity >= limit]
+        blocking = [f for f in found if policy.blocks(f)]
         details = tuple(
             f"[{f.severity.label}] {f.tool} {f.rule.id}: {_one_line(f.message)} at {f.location.describe()}"
             for f in blocking

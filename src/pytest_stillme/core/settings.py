@@ -57,9 +57,11 @@ __all__ = [
 class Bad(ValueError):
     """A bad value: what is wrong, and separately what would be right."""
 
-    def __init__(self, message: str, hint: str = "") -> None:
+    def __init__(self, message: str, hint: str = "", subkey: str = "") -> None:
         self.message = message
         self.hint = hint
+        #: The entry of a table setting that is bad (``tools.grype``), named after the setting's key.
+        self.subkey = subkey
         super().__init__(f"{message} ({hint})" if hint else message)
 
 
@@ -195,6 +197,8 @@ def severity(raw: Any) -> Severity:
 
 def threshold(raw: Any) -> Severity | None:
     """A gate threshold: a severity, or ``None`` for off (``never`` too)."""
+    if isinstance(raw, Severity) or raw is None:
+        return raw
     if raw is False or (isinstance(raw, str) and raw.strip().lower() in (*_OFF, "never")):
         return None
     if not isinstance(raw, str):
@@ -211,7 +215,9 @@ def _number_text(raw: Any) -> str:
     return str(raw).strip()
 
 
-def number(minimum: float | None = None, maximum: float | None = None, *, what: str = "number", unit: str = "") -> Parser:
+def number(
+    minimum: float | None = None, maximum: float | None = None, *, what: str = "number", unit: str = ""
+) -> Parser:
     """A finite float within bounds (a trailing ``unit`` such as ``%``, ``s`` or ``ms`` is allowed)."""
     bounds = _bounds_hint(minimum, maximum)
 
@@ -223,8 +229,10 @@ def number(minimum: float | None = None, maximum: float | None = None, *, what: 
             value = float(textual)
         except ValueError:
             raise Bad(f"invalid {what} {raw!r}", f"a number{bounds}") from None
-        if not math.isfinite(value) or (minimum is not None and value < minimum) or (
-            maximum is not None and value > maximum
+        if (
+            not math.isfinite(value)
+            or (minimum is not None and value < minimum)
+            or (maximum is not None and value > maximum)
         ):
             raise Bad(f"invalid {what} {raw!r}", f"a number{bounds}")
         return value
@@ -321,7 +329,7 @@ def mapping(value_parser: Parser, *, what: str = "table") -> Parser:
             try:
                 result[str(name)] = value_parser(value)
             except Bad as exc:
-                raise Bad(f"{exc.message} for {name!r}", exc.hint) from None
+                raise Bad(exc.message, exc.hint, subkey=str(name)) from None
         return result
 
     return parse
@@ -357,13 +365,16 @@ class Resolved:
     def table(self, name: str) -> dict[str, Any]:
         """The settings of ``[tool.stillme.<name>]`` by their short names (defaults included)."""
         prefix = f"{name}."
-        return {k[len(prefix) :]: v for k, v in self.values.items() if k.startswith(prefix) and "." not in k[len(prefix) :]}
+        return {
+            k[len(prefix) :]: v for k, v in self.values.items() if k.startswith(prefix) and "." not in k[len(prefix) :]
+        }
 
 
 def problem_line(exc: Bad, key: str, source: str) -> str:
     """The line reporting a bad value: "invalid X for KEY in SOURCE (hint)"."""
     hint = f" ({exc.hint})" if exc.hint else ""
-    return f"{exc.message} for {key} in {source}{hint}"
+    where = f"{key}.{exc.subkey}" if exc.subkey else key
+    return f"{exc.message} for {where} in {source}{hint}"
 
 
 def resolve(settings: Sequence[Setting], layers: Sequence[Layer], problems: list[str]) -> Resolved:

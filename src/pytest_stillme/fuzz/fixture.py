@@ -10,7 +10,6 @@ scanner error and a failed test with a message saying what to do.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -48,25 +47,12 @@ def _require_extra() -> None:
 
 
 def _settings(config: pytest.Config) -> tuple[dict[str, Any], bool]:
-    """The fuzz settings by short name, and ``allow_remote``."""
-    try:
-        from ..adapter.recording import settings_of  # type: ignore[attr-defined]
-    except ImportError:  # the core does not resolve declared settings yet: defaults and the environment
-        return _fallback_settings(), False
+    """The fuzz settings by short name (resolved by the core from every layer), and ``allow_remote``."""
+    from ..adapter.recording import settings_of
+
     resolved = settings_of(config)
     values = {s.name: resolved.get(s.key, s.default) for s in FUZZ_SETTINGS}
     return values, bool(resolved.get("allow_remote", False))
-
-
-def _fallback_settings() -> dict[str, Any]:
-    from ..core.settings import Layer, resolve
-
-    problems: list[str] = []
-    env = {s.key: os.environ[s.env] for s in FUZZ_SETTINGS if s.env in os.environ}
-    resolved = resolve(FUZZ_SETTINGS, [Layer(env, lambda s: f"environment variable {s.env}")], problems)
-    if problems:
-        raise pytest.UsageError("pytest-stillme configuration:\n  " + "\n  ".join(problems))
-    return {s.name: resolved.get(s.key) for s in FUZZ_SETTINGS}
 
 
 def _hypothesis_seed(config: pytest.Config) -> int | None:

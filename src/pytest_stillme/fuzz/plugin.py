@@ -12,11 +12,12 @@ Importing this module imports neither hypothesis nor httpx (they come with
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 if TYPE_CHECKING:
+    from ..scanners.api import ScannerRegistry
     from .fixture import Fuzz
 
 __all__ = ["fuzz"]
@@ -28,8 +29,7 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(importlib.import_module(f"{__package__}.hookspecs"))
 
 
-@pytest.hookimpl(optionalhook=True)
-def pytest_stillme_register(registry: Any) -> None:
+def pytest_stillme_register(registry: ScannerRegistry) -> None:
     """Declare the ``fuzz.*`` settings (``[tool.stillme.fuzz]``, ini keys, ``STILLME_FUZZ_*``, options)."""
     from .settings import FUZZ_SETTINGS
 

@@ -22,7 +22,14 @@ def format_verdict(verdict: gate_mod.Verdict, *, details: bool = True) -> list[t
         text = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
         lines.append((text, index > 0 and row[3] == "FAIL"))
     if verdict.suppressed:
-        lines.append((f"suppressed findings: {len(verdict.suppressed)} (kept out of the gate and the SARIF)", False))
+        lines.append(
+            (f"suppressed findings: {len(verdict.suppressed)} (kept out of the gate; in SARIF as suppressed)", False)
+        )
+        for finding in verdict.suppressed[:_MAX_DETAILS]:
+            where = finding.location.describe()
+            lines.append((f"  {finding.tool} {finding.rule.id} at {where}: {finding.suppressed_by}", False))
+        if len(verdict.suppressed) > _MAX_DETAILS:
+            lines.append((f"  ... and {len(verdict.suppressed) - _MAX_DETAILS} more (see the SARIF report)", False))
     for suppression in verdict.unused:
         lines.append((f"unused suppression: {suppression.describe()}: remove it if the finding is gone", False))
     if details:

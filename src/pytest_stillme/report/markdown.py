@@ -96,8 +96,12 @@ def render_markdown(
     tests: JUnitTotals | None = None,
     sarif_path: str | None = None,
     title: str = "stillme",
+    notes: Sequence[str] = (),
 ) -> str:
-    """The job summary: verdict heading, checks, tests, blocking findings, errors and suppressions."""
+    """The job summary: verdict heading, checks, tests, blocking findings, errors and suppressions.
+
+    ``notes`` are what the SARIF writer had to leave out to stay within GitHub's limits.
+    """
     out: list[str] = []
     if verdict is None:
         out.append(f"## {_escape_text(title)}")
@@ -127,6 +131,8 @@ def render_markdown(
         out += _suppressions(verdict)
     if sarif_path:
         out += ["", f"SARIF: {_code(sarif_path)}"]
+    if notes:
+        out += ["", "SARIF limits:", ""] + [_item(n) for n in notes]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -205,11 +211,21 @@ def _suppressions(verdict: Verdict) -> list[str]:
         ]
     notes: list[str] = []
     if verdict.suppressed:
-        notes.append(f"{len(verdict.suppressed)} suppressed findings (kept out of the gate)")
+        notes.append(f"{len(verdict.suppressed)} suppressed findings (kept out of the gate; in SARIF as suppressed)")
     if verdict.unused:
         notes.append(f"{len(verdict.unused)} unused suppressions")
     if notes:
         lines += ["", "Suppressions: " + ", ".join(notes) + "."]
+    if verdict.suppressed:
+        lines.append("")
+        lines += [
+            _item(
+                f"suppressed: [{f.severity.label}] {f.tool} {f.rule.id} at {f.location.describe()}: {f.suppressed_by}"
+            )
+            for f in verdict.suppressed[:_MAX_LIST]
+        ]
+        if len(verdict.suppressed) > _MAX_LIST:
+            lines.append(f"- … and {len(verdict.suppressed) - _MAX_LIST} more (see the SARIF report)")
     if verdict.unused:
         lines.append("")
         lines += [_item(f"unused: {s.describe()}: remove it if the finding is gone") for s in verdict.unused]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import posixpath
 import re
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -27,9 +26,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import IO, Any, cast
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, urlsplit
 
 from ..core.findings import Finding, ScannerError, Severity
+from ..core.redact import redact_finding, redact_text, redact_url
+from ..readers.paths import is_inside, repo_path, root_spellings
 from .atomic import atomic_writer
 
 __all__ = ["SCHEMA_URI", "SarifStats", "build_runs", "write_sarif"]
@@ -59,8 +60,8 @@ _PRECISIONS = {
     "tentative": "medium",
     "low": "low",
 }
-#: A path that starts with a drive letter (``C:/``) is absolute on Windows.
-_DRIVE = re.compile(r"^[A-Za-z]:(/|$)")
+#: GitHub cuts rule descriptions at this many characters; the full text goes to ``help``.
+MAX_DESCRIPTION = 1024
 _SPACES = re.compile(r"\s+")
 #: Characters left as they are in a uri; everything else (':' included, so no
 #: first segment can read as a scheme) is percent-encoded.
@@ -127,56 +128,34 @@ class _Context:
 
 @dataclass
 class _Paths:
-    """Turns the paths a tool reported into repository-relative uris, with a cache."""
+    """Turns the paths a tool reported into repository-relative uris, with a cache.
 
-    prefixes: tuple[str, ...]
+    A path outside the repository (``/etc/passwd``, ``../other``) gets no uri at
+    all: code scanning must never show it as a file of the repository; the
+    result keeps it in its message and a logical location instead.
+    """
+
+    roots: tuple[str, ...]
     cache: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def for_root(cls, root: str | Path) -> _Paths:
-        raw = str(root).replace("\\", "/").rstrip("/")
-        candidates = [raw]
-        base = Path(root)
-        for resolved in (base.absolute(), base.resolve()):
-            candidates.append(resolved.as_posix().rstrip("/"))
-        prefixes: list[str] = []
-        for candidate in candidates:
-            if candidate and candidate not in (".", "") and (candidate.startswith("/") or _DRIVE.match(candidate)):
-                prefix = candidate + "/"
-                if prefix not in prefixes:
-                    prefixes.append(prefix)
-        return cls(tuple(prefixes))
+        return cls(root_spellings(root))
 
     def uri(self, path: str) -> str:
         cached = self.cache.get(path)
         if cached is None:
-            cached = self.cache[path] = self._normalise(path)
+            relative = repo_path(path, self.roots)
+            inside = relative and is_inside(relative)
+            cached = self.cache[path] = quote(relative, safe=_URI_SAFE) if inside else ""
         return cached
 
-    def _normalise(self, path: str) -> str:
-        text = path.strip().replace("\\", "/")
-        if text[:7].lower() == "file://":
-            text = text[7:]
-            if text.startswith("/") and _DRIVE.match(text[1:]):
-                text = text[1:]  # file:///C:/x -> C:/x
-            elif not text.startswith("/"):
-                text = "/" + text.partition("/")[2]  # file://host/x -> /x
-            text = unquote(text)
-        absolute = text.startswith("/") or bool(_DRIVE.match(text))
-        if absolute:
-            drive = bool(_DRIVE.match(text))
-            for prefix in self.prefixes:
-                head = text[: len(prefix)]
-                if head == prefix or (drive and head.lower() == prefix.lower()):
-                    text = text[len(prefix) :]
-                    break
-            else:
-                # Outside the repository: keep it readable, never absolute nor with a drive colon.
-                text = "external/" + text.replace(":", "", 1).lstrip("/") if drive else "external" + text
-        text = posixpath.normpath(text) if text else ""
-        if text in ("", ".", "..", "/"):
-            return ""
-        return quote(text.lstrip("/"), safe=_URI_SAFE)
+    def portable(self, text: str) -> str:
+        """A message without this machine's root folder in it (notifications name files)."""
+        for root in self.roots:
+            if len(root) > 1:
+                text = text.replace(root + "/", "").replace(root, ".")
+        return text
 
 
 def _score(finding: Finding) -> float:
@@ -212,8 +191,9 @@ def _sorted(findings: Iterable[Finding]) -> list[Finding]:
     return ordered
 
 
-def _short_key(finding: Finding) -> tuple[float, str]:
-    return (-_score(finding), finding.fingerprint)
+def _short_key(finding: Finding) -> tuple[bool, int, float, str]:
+    # Suppressed results last: under GitHub's limits the active ones are kept first.
+    return (bool(finding.suppressed_by), -int(finding.severity), -_score(finding), finding.fingerprint)
 
 
 def _plan(
@@ -227,8 +207,6 @@ def _plan(
     """Group by tool, merge the tools beyond ``max_runs``, sort, apply the per-run limit."""
     by_tool: dict[str, list[Finding]] = {name: [] for name in tools}
     for finding in findings:
-        if finding.suppressed_by:
-            continue
         by_tool.setdefault(finding.tool, []).append(finding)
     errors_by_tool: dict[str, list[ScannerError]] = {}
     for error in errors:
@@ -429,6 +407,10 @@ def _http_uri(uri: str) -> str:
     return uri if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
 def _rule_dict(acc: _RuleAcc) -> dict[str, Any]:
     from sarif_om import MultiformatMessageString, ReportingConfiguration, ReportingDescriptor
 
@@ -437,10 +419,13 @@ def _rule_dict(acc: _RuleAcc) -> dict[str, Any]:
     short = _first_text(rule.short_description, rule.name, acc.rule_id, "(no description)")
     full = _first_text(rule.full_description, short)
     help_text = _first_text(rule.help, full)
-    properties: dict[str, Any] = {
-        "security-severity": _score_text(acc.score),
-        "tags": list(dict.fromkeys(acc.tags))[:MAX_RULE_TAGS],
-    }
+    if len(full) > MAX_DESCRIPTION and full not in help_text:
+        help_text = f"{help_text}\n\n{full}" if rule.help else full
+    short, full = _cut(short, MAX_DESCRIPTION), _cut(full, MAX_DESCRIPTION)
+    properties: dict[str, Any] = {"tags": list(dict.fromkeys(acc.tags))[:MAX_RULE_TAGS]}
+    if acc.score > 0 or acc.severity is not Severity.UNKNOWN:
+        # An unknown severity has no number: GitHub then ranks the alert by its level (error).
+        properties["security-severity"] = _score_text(acc.score)
     if acc.precision:
         properties["precision"] = acc.precision
     descriptor = ReportingDescriptor(
@@ -471,7 +456,11 @@ def _run_head(plan: _RunPlan, paths: _Paths) -> tuple[dict[str, Any], _Context]:
     # The error's own fields ride along in the notification's properties, so that
     # reading the SARIF back (stillme merge / gate) restores the very same error.
     notifications = [
-        Notification(message=Message(text=e.describe()), level="error", properties={ERROR_PROPERTY: e.to_dict()})
+        Notification(
+            message=Message(text=paths.portable(redact_text(e.describe()))),
+            level="error",
+            properties={ERROR_PROPERTY: _portable_error(e, paths)},
+        )
         for e in plan.errors
     ]
     if plan.dropped_run_limit:
@@ -524,24 +513,15 @@ def _run_head(plan: _RunPlan, paths: _Paths) -> tuple[dict[str, Any], _Context]:
     return head, _Context(index, merged, paths)
 
 
+def _portable_error(error: ScannerError, paths: _Paths) -> dict[str, str]:
+    return {k: paths.portable(redact_text(v)) for k, v in error.to_dict().items()}
+
+
 def _size_text(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MiB" if size >= 1024 * 1024 else f"{size} bytes"
 
 
 # --------------------------------------------------------------------------- results (plain dicts)
-
-
-def _redact(url: str) -> str:
-    """Hide a password in a URL's userinfo: reports are uploaded and shared."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    netloc, slash, tail = rest.partition("/")
-    userinfo, at, host = netloc.rpartition("@")
-    if at and ":" in userinfo:
-        user = userinfo.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}{slash}{tail}"
-    return url
 
 
 def _url_uri(url: str, category: str) -> str:
@@ -578,10 +558,10 @@ def _message(finding: Finding) -> str:
     text = _first_text(finding.message, rule.short_description, rule.name, rule.id)
     if loc.url:
         if loc.url not in text:
-            where = _redact(loc.describe())
+            where = redact_text(loc.describe())
             text = f"{text} ({where})" if text else where
         else:
-            text = text.replace(loc.url, _redact(loc.url))
+            text = text.replace(loc.url, redact_url(loc.url))
     elif loc.package:
         package = f"{loc.package} {loc.version}".strip()
         if loc.package not in text or (loc.version and loc.version not in text):
@@ -591,10 +571,12 @@ def _message(finding: Finding) -> str:
 
 def _result(finding: Finding, ctx: _Context) -> dict[str, Any]:
     """One result as a plain dict with SARIF property names (no sarif-om: too slow at 100k)."""
+    finding = redact_finding(finding)
     loc = finding.location
     score = _score_text(_score(finding))
     uri = ctx.paths.uri(loc.path) if loc.path else ""
     line = loc.line if uri else 0
+    outside = bool(loc.path) and not uri
     if not uri:
         if loc.url:
             uri = _url_uri(loc.url, finding.category)
@@ -618,6 +600,8 @@ def _result(finding: Finding, ctx: _Context) -> dict[str, Any]:
         "security-severity": score,
         "tool": finding.tool,
     }
+    if finding.severity is Severity.UNKNOWN and finding.score is None:
+        del properties["security-severity"]
     if finding.confidence:
         properties["confidence"] = finding.confidence
     if finding.fix:
@@ -626,7 +610,7 @@ def _result(finding: Finding, ctx: _Context) -> dict[str, Any]:
         properties["evidence"] = finding.evidence
     # The uri of a URL or package is a made-up path: keep the real thing for readers (and for ingest).
     if loc.url:
-        properties["url"] = _redact(loc.url)
+        properties["url"] = redact_url(loc.url)
         if loc.method:
             properties["method"] = loc.method.upper()
         if loc.param:
@@ -636,15 +620,33 @@ def _result(finding: Finding, ctx: _Context) -> dict[str, Any]:
         if loc.version:
             properties["version"] = loc.version
     rule_id = _rule_id(finding, ctx.merged)
-    return {
+    message = _message(finding)
+    location: dict[str, Any] = {"physicalLocation": physical}
+    if outside:
+        # Not a file of the repository: say where in the message and a logical location, never as a uri.
+        shown = ctx.paths.portable(loc.path) + (f":{loc.line}" if loc.line else "")
+        message = f"{message} (at {shown}, outside the repository)"
+        location["logicalLocations"] = [{"fullyQualifiedName": shown, "kind": "resource"}]
+    result: dict[str, Any] = {
         "ruleId": rule_id,
         "ruleIndex": ctx.rule_index[rule_id],
         "level": _LEVEL[finding.severity],
-        "message": {"text": _message(finding)},
-        "locations": [{"physicalLocation": physical}],
-        "partialFingerprints": {"stillme/v1": finding.fingerprint},
+        "message": {"text": message},
+        "locations": [location],
+        # GitHub tracks an alert by primaryLocationLineHash: derived from the stable fingerprint, it
+        # survives line moves and exists for results without a line (DAST, dependencies).
+        "partialFingerprints": {
+            "stillme/v1": finding.fingerprint,
+            "primaryLocationLineHash": f"{finding.fingerprint[:16]}:1",
+        },
         "properties": properties,
     }
+    if finding.suppressed_by:
+        kind, sep, justification = finding.suppressed_by.partition(": ")
+        if not sep or kind not in ("inSource", "external"):
+            kind, justification = "external", finding.suppressed_by
+        result["suppressions"] = [{"kind": kind, "status": "accepted", "justification": justification}]
+    return result
 
 
 # --------------------------------------------------------------------------- serialisation
@@ -795,13 +797,14 @@ def build_runs(
     *,
     tools: Mapping[str, str] = _NO_TOOLS,
     errors: Sequence[ScannerError] = (),
+    suppressed: Sequence[Finding] = (),
     root: str | Path = ".",
     automation_prefix: str = "stillme",
     max_runs: int = 20,
     max_results_per_run: int = 25_000,
 ) -> list[dict[str, Any]]:
     """The runs :func:`write_sarif` writes, as plain dicts (without the gzip limit)."""
-    plans = _plan(findings, tools, errors, automation_prefix, max_runs, max_results_per_run)
+    plans = _plan([*findings, *suppressed], tools, errors, automation_prefix, max_runs, max_results_per_run)
     paths = _Paths.for_root(root)
     runs = []
     for plan, (head, ctx) in zip(plans, _heads(plans, paths), strict=True):
@@ -816,6 +819,7 @@ def write_sarif(
     *,
     tools: Mapping[str, str] = _NO_TOOLS,
     errors: Sequence[ScannerError] = (),
+    suppressed: Sequence[Finding] = (),
     root: str | Path = ".",
     automation_prefix: str = "stillme",
     max_results_per_run: int = 25_000,
@@ -826,7 +830,7 @@ def write_sarif(
 
     Atomic: on any error the previous file at ``path`` is left as it was.
     """
-    plans = _plan(findings, tools, errors, automation_prefix, max_runs, max_results_per_run)
+    plans = _plan([*findings, *suppressed], tools, errors, automation_prefix, max_runs, max_results_per_run)
     paths = _Paths.for_root(root)
     budget = max(max_gzip_bytes - GZIP_SLACK, 0)
     notes: list[str] = []

@@ -1,4 +1,7 @@
-"""``python -m inventory``: serve the app with uvicorn (INVENTORY_HOST / INVENTORY_PORT)."""
+"""``python -m inventory``: serve the app with uvicorn (INVENTORY_HOST / INVENTORY_PORT).
+
+``INVENTORY_TEST_FAULTS=1`` serves it behind the test-only fault switch (:mod:`inventory.faults`).
+"""
 
 from __future__ import annotations
 
@@ -20,9 +23,14 @@ def server_address(env: Mapping[str, str]) -> tuple[str, int]:
     return host, int(raw_port)
 
 
+def app_ref(env: Mapping[str, str]) -> str:
+    """The app to serve: behind the fault switch only when a test asked for it."""
+    return "inventory.faults:app" if env.get("INVENTORY_TEST_FAULTS") == "1" else "inventory.app:app"
+
+
 def main() -> None:
     host, port = server_address(os.environ)
-    uvicorn.run("inventory.app:app", host=host, port=port)
+    uvicorn.run(app_ref(os.environ), host=host, port=port)
 
 
 if __name__ == "__main__":

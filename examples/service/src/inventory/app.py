@@ -15,6 +15,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from inventory import pricing
 from inventory.metrics import Metrics, MetricsMiddleware
@@ -224,6 +225,41 @@ class InventoryApi:
         return Response(body, headers={"Content-Type": content_type})
 
 
+# --- security headers -----------------------------------------------------------------------
+
+#: Sent with every response: a JSON API needs no content, frames or forms from anywhere
+#: (what ZAP's baseline and stillme's passive scan check; see docs/dast.md).
+SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'; form-action 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"permissions-policy", b"camera=(), geolocation=(), microphone=()"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-embedder-policy", b"require-corp"),
+]
+
+
+class SecurityHeadersMiddleware:
+    """Pure ASGI: adds :data:`SECURITY_HEADERS` to every response, errors included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 # --- error handling -------------------------------------------------------------------------
 
 
@@ -270,7 +306,10 @@ def create_app(store: InventoryStore | None = None, *, registry: CollectorRegist
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(MetricsMiddleware, metrics=metrics, routes=routes)],
+        middleware=[
+            Middleware(SecurityHeadersMiddleware),
+            Middleware(MetricsMiddleware, metrics=metrics, routes=routes),
+        ],
         exception_handlers={
             ApiError: error_response,
             NotFound: error_response,

@@ -28,7 +28,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from ..core.findings import Location
+from ...core.findings import Location
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -473,3 +473,14 @@ def _toml_string(literal: str) -> str | None:
 def requirement_lines(requirements: Sequence[DeclaredRequirement]) -> str:
     """A requirements file holding these requirements (for pip-audit ``-r``), one per line."""
     return "".join(f"{r.text}\n" for r in requirements if not r.constraint)
+
+
+def project_name(path: Path) -> str:
+    """``[project].name`` of a pyproject.toml; "" when the file or the name is missing or unreadable."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        return ""
+    project = data.get("project")
+    name = project.get("name") if isinstance(project, dict) else None
+    return name.strip() if isinstance(name, str) else ""

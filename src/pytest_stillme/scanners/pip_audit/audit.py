@@ -38,20 +38,29 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from ..core.findings import Finding, Location, Rule, ScannerError, Severity
-from .base import ScanResult, SourceResult
-from .jsonpath import kind as _kind
-from .osv import Advisory, DerivedSeverity, OsvServer, Snapshot, SnapshotError, derive_severity, fetch_advisories
-from .osv import load_snapshot as _load_snapshot
+from ...core.findings import Location, ScannerError, Severity
+from ...readers.osv import Advisory, SnapshotError
+from ...readers.osv_snapshot import Snapshot
+from ...readers.osv_snapshot import load_snapshot as _load_snapshot
+from ...readers.pip_audit import (
+    AuditedDependency,
+    PipAuditOutputError,
+    SkippedDependency,
+    build_findings,
+    one_line,
+    parse_pip_audit_json,
+)
+from ..api import ScanResult, SourceResult
+from .osv_server import OsvServer, fetch_advisories
 from .requirements import Declarations, read_pyproject, read_requirements, relative_path, requirement_lines
 
 if TYPE_CHECKING:
-    from .registry import Discovery, ScanRequest
+    from ..api import Discovery, ScanRequest
 
 __all__ = [
     "DEFAULT_OSV_API",
@@ -63,7 +72,6 @@ __all__ = [
     "PipAuditOptions",
     "PipAuditOutputError",
     "SkippedDependency",
-    "Vulnerability",
     "audit",
     "build_findings",
     "discover",
@@ -166,242 +174,6 @@ class AuditResult(ScanResult):
 # -- pip-audit's JSON ----------------------------------------------------------
 
 
-class PipAuditOutputError(ValueError):
-    """pip-audit JSON with an unexpected shape; ``str(exc)`` names the JSON path."""
-
-
-@dataclass(frozen=True)
-class Vulnerability:
-    """One vulnerability of one package version, its aliases merged (PYSEC, GHSA, CVE: one finding)."""
-
-    #: The preferred id first (PYSEC, then GHSA, then others, then CVE), then the aliases.
-    ids: tuple[str, ...]
-    fix_versions: tuple[str, ...] = ()
-    description: str = ""
-
-    @property
-    def id(self) -> str:
-        return self.ids[0]
-
-    @property
-    def aliases(self) -> tuple[str, ...]:
-        return self.ids[1:]
-
-
-@dataclass(frozen=True)
-class AuditedDependency:
-    name: str
-    version: str
-    vulns: tuple[Vulnerability, ...] = ()
-
-
-@dataclass(frozen=True)
-class SkippedDependency:
-    """A dependency pip-audit could not audit, with its reason."""
-
-    name: str
-    reason: str
-
-
-def _string(value: Any, where: str, *, required: bool = True) -> str:
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str):
-        raise PipAuditOutputError(f"{where}: expected a string, got {_kind(value)}")
-    return value
-
-
-def _strings(value: Any, where: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise PipAuditOutputError(f"{where}: expected an array, got {_kind(value)}")
-    return tuple(_string(item, f"{where}[{index}]") for index, item in enumerate(value))
-
-
-def parse_pip_audit_json(data: Any) -> tuple[list[AuditedDependency], list[SkippedDependency]]:
-    """Read ``pip-audit -f json`` output (``{"dependencies": [...]}``, or the bare list of old versions)."""
-    if isinstance(data, dict):
-        if "dependencies" not in data:
-            raise PipAuditOutputError("no 'dependencies' key: not pip-audit JSON")
-        items = data["dependencies"]
-        where = "dependencies"
-    else:
-        items, where = data, ""
-    if not isinstance(items, list):
-        raise PipAuditOutputError(f"{where or 'the document'}: expected an array, got {_kind(items)}")
-    audited: list[AuditedDependency] = []
-    skipped: list[SkippedDependency] = []
-    for index, item in enumerate(items):
-        at = f"{where}[{index}]"
-        if not isinstance(item, dict):
-            raise PipAuditOutputError(f"{at}: expected an object, got {_kind(item)}")
-        name = _string(item.get("name"), f"{at}.name").strip()
-        if not name:
-            raise PipAuditOutputError(f"{at}.name: empty")
-        if item.get("skip_reason") is not None:
-            skipped.append(SkippedDependency(name, _string(item["skip_reason"], f"{at}.skip_reason").strip()))
-            continue
-        version = _string(item.get("version"), f"{at}.version").strip()
-        raw_vulns = item.get("vulns", [])
-        if not isinstance(raw_vulns, list):
-            raise PipAuditOutputError(f"{at}.vulns: expected an array, got {_kind(raw_vulns)}")
-        vulns: list[Vulnerability] = []
-        for number, vuln in enumerate(raw_vulns):
-            vat = f"{at}.vulns[{number}]"
-            if not isinstance(vuln, dict):
-                raise PipAuditOutputError(f"{vat}: expected an object, got {_kind(vuln)}")
-            ident = _string(vuln.get("id"), f"{vat}.id").strip()
-            if not ident:
-                raise PipAuditOutputError(f"{vat}.id: empty")
-            aliases = _strings(vuln.get("aliases"), f"{vat}.aliases")
-            fixes = _strings(vuln.get("fix_versions"), f"{vat}.fix_versions")
-            description = _string(vuln.get("description"), f"{vat}.description", required=False)
-            vulns.append(Vulnerability((ident, *aliases), fixes, description.strip()))
-        audited.append(AuditedDependency(name, version, tuple(merge_aliases(vulns))))
-    return audited, skipped
-
-
-def _id_rank(ident: str) -> tuple[int, str]:
-    upper = ident.upper()
-    order = (
-        0 if upper.startswith("PYSEC-") else 1 if upper.startswith("GHSA-") else 3 if upper.startswith("CVE-") else 2
-    )
-    return order, ident
-
-
-def merge_aliases(vulns: Iterable[Vulnerability]) -> list[Vulnerability]:
-    """Merge vulnerabilities that share any id or alias; the preferred id leads each merged one."""
-    groups: list[tuple[set[str], list[Vulnerability]]] = []
-    for vuln in vulns:
-        ids = {i.strip() for i in vuln.ids if i.strip()}
-        overlapping = [g for g in groups if g[0] & ids]
-        merged_ids, merged = set(ids), [vuln]
-        for group in overlapping:
-            groups.remove(group)
-            merged_ids |= group[0]
-            merged = group[1] + merged
-        groups.append((merged_ids, merged))
-    result = []
-    for ids, members in groups:
-        ordered = tuple(sorted(ids, key=_id_rank))
-        fixes = tuple(dict.fromkeys(f for m in members for f in m.fix_versions))
-        description = next((m.description for m in members if m.description), "")
-        result.append(Vulnerability(ordered, fixes, description))
-    return sorted(result, key=lambda v: _id_rank(v.id))
-
-
-# -- findings ------------------------------------------------------------------
-
-
-def _sort_versions(versions: Iterable[str]) -> list[str]:
-    def key(text: str) -> tuple[int, Version | str]:
-        try:
-            return 0, Version(text)
-        except InvalidVersion:
-            return 1, text
-
-    parsed = sorted(dict.fromkeys(v.strip() for v in versions if v.strip()), key=key)
-    return parsed
-
-
-def _later(versions: Iterable[str], installed: str) -> list[str]:
-    """The fixed versions above the installed one (all of them when either cannot be compared)."""
-    try:
-        current = Version(installed)
-    except InvalidVersion:
-        return _sort_versions(versions)
-    kept = []
-    for version in _sort_versions(versions):
-        try:
-            if Version(version) > current:
-                kept.append(version)
-        except InvalidVersion:
-            kept.append(version)
-    return kept
-
-
-def _one_line(text: str, limit: int = _DESCRIPTION_LIMIT) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3].rstrip() + "..."
-
-
-def build_findings(
-    dependencies: Iterable[AuditedDependency],
-    *,
-    locate: Callable[[str, str], Location],
-    advisories: Callable[[Sequence[str]], Sequence[Advisory]],
-    unknown_severity: Severity = Severity.HIGH,
-    unknown_reason: str = "no CVSS vector or advisory severity in its OSV records",
-    tool_version: str = "",
-) -> list[Finding]:
-    """One finding per vulnerability of each dependency, with its derived severity and fixed versions.
-
-    ``advisories(ids)`` returns the OSV records known by any of the ids (from
-    a snapshot, an online look-up, or nothing); ``locate(name, version)``
-    the declaring line.  A vulnerability without a known severity says so in
-    its message and gets ``unknown_severity``.
-    """
-    findings: list[Finding] = []
-    for dep in dependencies:
-        key = canonicalize_name(dep.name)
-        for vuln in dep.vulns:
-            records = list(advisories(vuln.ids))
-            derived: DerivedSeverity = derive_severity(records, key)
-            fixed = _later([*vuln.fix_versions, *(v for r in records for v in r.fixed_versions(key))], dep.version)
-            summary = next((r.summary for r in records if r.summary), "") or vuln.description
-            details = next((r.details for r in records if r.details), "") or vuln.description
-            cwe = tuple(dict.fromkeys(c for r in records for c in r.cwe))
-            if derived.severity is not None:
-                severity = derived.severity
-                rated = f"severity {severity.label} ({derived.source})"
-            else:
-                severity = unknown_severity
-                reason = "; ".join(derived.problems) or unknown_reason
-                rated = f"severity unknown ({reason}), counted as {unknown_severity.label}"
-            also = f" ({', '.join(vuln.aliases)})" if vuln.aliases else ""
-            about = f": {_one_line(summary)}" if summary else ""
-            fixes = f"fixed in {', '.join(fixed)}" if fixed else "no fixed version known"
-            message = f"{key} {dep.version} is affected by {vuln.id}{also}{about}; {rated}; {fixes}"
-            if fixed:
-                fix = f"upgrade {key} to {fixed[0]} or later"
-            else:
-                fix = (
-                    f"no release of {key} fixes {vuln.id}: remove or replace it, or accept the risk "
-                    "with a suppression that gives a reason and an expiry"
-                )
-            tags = ("security", "vulnerability") + (() if derived.severity is not None else ("severity-unknown",))
-            rule = Rule(
-                id=vuln.id,
-                name="vulnerable-dependency",
-                short_description=_one_line(summary) if summary else f"{vuln.id} in {key}",
-                full_description=details[:4000],
-                help=f"{vuln.id}{also}. {fix[0].upper()}{fix[1:]}.",
-                help_uri=f"https://osv.dev/vulnerability/{vuln.id}",
-                cwe=cwe,
-                tags=tags,
-            )
-            findings.append(
-                Finding(
-                    tool=TOOL,
-                    rule=rule,
-                    category="deps",
-                    severity=severity,
-                    message=message,
-                    location=locate(dep.name, dep.version),
-                    # Stable across advisory edits and new fix releases: the fingerprint hashes this.
-                    evidence=f"{key}=={dep.version}",
-                    fix=fix,
-                    score=derived.score,
-                    tool_version=tool_version,
-                )
-            )
-    return findings
-
-
-# -- running pip-audit ---------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class _Run:
     """What one pip-audit run gave: its dependencies, or the errors that replace them."""
@@ -491,7 +263,7 @@ def _interpret(
         data = json.loads(out)
     except (ValueError, RecursionError):
         if code not in (0, 1):
-            detail = _tail(err) or _one_line(out, 200) or "no output"
+            detail = _tail(err) or one_line(out, 200) or "no output"
             return error(f"pip-audit failed (exit status {code}): {detail}", "run the same pip-audit command by hand")
         if not out.strip() and code == 1 and err.strip():
             # pip-audit's own fatal error (a bad requirement, a failed resolution): it says what is wrong.
@@ -499,7 +271,7 @@ def _interpret(
                 f"pip-audit stopped with an error: {_tail(err)}",
                 "fix what it names and run again; running the same command by hand shows its full output",
             )
-        detail = _tail(err) or "stdout: " + (_one_line(out, 200) or "empty")
+        detail = _tail(err) or "stdout: " + (one_line(out, 200) or "empty")
         return error(
             f"pip-audit's output is not its JSON report (exit status {code}): {detail}",
             "run the same pip-audit command by hand; pip-audit 2.7 or later is needed",
@@ -529,6 +301,8 @@ class _Context:
     env: dict[str, str]
     skip_editable: bool
     allow_unaudited: frozenset[str]
+    #: The project under test, when only its own editable install is skipped (canonical name).
+    project: str
     server: OsvServer | None
     warnings: list[str] = field(default_factory=list)
 
@@ -643,10 +417,24 @@ def _audit_target(target: AuditTarget, ctx: _Context) -> tuple[SourceResult, _Ru
     return SourceResult(source, errors=tuple(errors), path=path), run, declarations
 
 
+def _project_name(root: Path) -> str:
+    """The canonical ``[project].name`` of the root's pyproject.toml ("" when there is none)."""
+    from .requirements import project_name
+
+    name = project_name(root / "pyproject.toml")
+    return canonicalize_name(name) if name else ""
+
+
 def _allowed(skipped: SkippedDependency, ctx: _Context, declarations: Declarations | None) -> bool:
     """A skip the user accepted: a name in allow_unaudited, or an editable install with skip_editable."""
     key = canonicalize_name(skipped.name) if re.fullmatch(r"[A-Za-z0-9._-]+", skipped.name) else skipped.name
     if key in ctx.allow_unaudited:
+        return True
+    if ctx.project and key == ctx.project:
+        ctx.warnings.append(
+            f"{skipped.name}, the project under test, was not audited ({skipped.reason}): "
+            "its own dependencies were (set skip_editable = false to fail on it)"
+        )
         return True
     if not ctx.skip_editable:
         return False
@@ -707,10 +495,10 @@ def audit(
     service: str = "pypi",
     osv_api: str = DEFAULT_OSV_API,
     timeout: float = DEFAULT_TIMEOUT,
-    unknown_severity: Severity = Severity.HIGH,
+    unknown_severity: Severity = Severity.UNKNOWN,
     max_snapshot_age_days: float | None = DEFAULT_MAX_SNAPSHOT_AGE_DAYS,
     allow_unaudited: Collection[str] = (),
-    skip_editable: bool = False,
+    skip_editable: bool | None = None,
     severity_lookup: bool = True,
     pip_audit_cmd: Sequence[str] | None = None,
 ) -> AuditResult:
@@ -721,7 +509,10 @@ def audit(
     only without it.  ``timeout`` bounds each pip-audit run in seconds.
     ``max_snapshot_age_days``: an older snapshot is a warning (``None``: never).
     ``allow_unaudited``: packages whose ``skip_reason`` is accepted (a warning,
-    not an error).  ``severity_lookup``: online, fetch OSV records from
+    not an error).  ``skip_editable``: ``None`` skips only an editable install
+    of the project under test (the root's ``[project].name``: it is not on
+    PyPI, and auditing it can only fail), with a note; ``True`` every editable
+    install, ``False`` none.  ``severity_lookup``: online, fetch OSV records from
     ``{osv_api}/vulns/{id}`` for severities.  ``pip_audit_cmd``: the command
     that runs pip-audit (default: this interpreter's ``-m pip_audit``).
     Arguments that make no sense raise ValueError: they are the caller's bug.
@@ -774,8 +565,9 @@ def audit(
                 service_args=service_args,
                 timeout=float(timeout),
                 env=env,
-                skip_editable=skip_editable,
+                skip_editable=bool(skip_editable),
                 allow_unaudited=frozenset(canonicalize_name(n) for n in allow_unaudited),
+                project=_project_name(root_path) if skip_editable is None else "",
                 server=server,
                 warnings=warnings,
             )
@@ -799,7 +591,7 @@ def audit(
         severity_lookup=severity_lookup,
         api=osv_api,
         timeout=timeout,
-        warnings=warnings,
+        errors=errors,
     )
     sources = []
     for target, (result, run, declarations) in zip(targets, outcomes, strict=True):
@@ -866,9 +658,12 @@ def _advisory_source(
     severity_lookup: bool,
     api: str,
     timeout: float,
-    warnings: list[str],
+    errors: list[ScannerError],
 ) -> tuple[Callable[[Sequence[str]], Sequence[Advisory]], str]:
-    """Where OSV records for severities come from, and why a severity is unknown when none has one."""
+    """Where OSV records for severities come from, and why a severity is unknown when none has one.
+
+    A look-up that failed is a scanner error: the severities it would have given are not known.
+    """
     if snapshot is not None:
         return snapshot.lookup, "no CVSS vector or advisory severity in the snapshot's OSV records"
     if not severity_lookup:
@@ -877,7 +672,13 @@ def _advisory_source(
     found, problems = fetch_advisories(ids, api=api, timeout=min(timeout, 30.0))
     if problems:
         shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
-        warnings.append(f"OSV records for severities could not all be fetched: {shown}")
+        errors.append(
+            ScannerError(
+                TOOL,
+                f"OSV records for severities could not all be fetched: {shown}",
+                f"check that {api} is reachable, or audit offline against a local OSV snapshot (vuln_db)",
+            )
+        )
 
     def lookup(idents: Sequence[str]) -> Sequence[Advisory]:
         return list({found[i].id: found[i] for i in idents if i in found}.values())
@@ -897,103 +698,45 @@ def _locator(target: AuditTarget, declarations: Declarations | None) -> Callable
 
 @dataclass(frozen=True)
 class PipAuditOptions:
-    """The scanner's settings, as ``[tool.stillme.pip-audit]`` holds them; :meth:`run` calls :func:`audit`."""
+    """The scanner's settings (declared and validated in :mod:`pytest_stillme.scanners.pip_audit`)."""
 
     targets: tuple[AuditTarget, ...] = (AuditTarget("environment"),)
     vuln_db: str | None = None
     service: str = "pypi"
     osv_api: str = DEFAULT_OSV_API
     timeout: float = DEFAULT_TIMEOUT
-    unknown_severity: Severity = Severity.HIGH
+    unknown_severity: Severity = Severity.UNKNOWN
     max_snapshot_age_days: float | None = DEFAULT_MAX_SNAPSHOT_AGE_DAYS
     allow_unaudited: tuple[str, ...] = ()
-    skip_editable: bool = False
+    #: ``None``: skip only an editable install of the project under test (it is not on PyPI).
+    skip_editable: bool | None = None
     severity_lookup: bool = True
     command: tuple[str, ...] | None = None
 
-    KEYS: ClassVar[tuple[str, ...]] = (
-        "targets",
-        "vuln_db",
-        "service",
-        "osv_api",
-        "timeout",
-        "unknown_severity",
-        "max_snapshot_age_days",
-        "allow_unaudited",
-        "skip_editable",
-        "severity_lookup",
-        "command",
-    )
-
     @classmethod
-    def from_table(cls, table: Mapping[str, Any], *, where: str = "[tool.stillme.pip-audit]") -> PipAuditOptions:
-        """Validate a settings table; every bad value at once in one ValueError, each naming its key."""
-        problems: list[str] = []
+    def from_options(cls, options: Mapping[str, Any]) -> PipAuditOptions:
+        """From the scanner's settings; a malformed audit target is a ValueError naming it."""
         values: dict[str, Any] = {}
-        for key in table:
-            if key.replace("-", "_") not in cls.KEYS:
-                problems.append(f"unknown key {key!r} in {where} (known: {', '.join(cls.KEYS)})")
-        get = {k.replace("-", "_"): v for k, v in table.items()}
-
-        def strings(key: str) -> tuple[str, ...] | None:
-            value = get.get(key)
-            if value is None:
-                return None
-            if isinstance(value, str):
-                value = [value]
-            if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-                problems.append(f"{key} in {where} must be a list of non-empty strings")
-                return None
-            return tuple(value)
-
-        raw_targets = strings("targets")
-        if raw_targets is not None:
+        if "targets" in options:
             try:
-                values["targets"] = tuple(AuditTarget.parse(t) for t in raw_targets)
+                values["targets"] = tuple(AuditTarget.parse(str(t)) for t in options["targets"])
             except ValueError as exc:
-                problems.append(f"targets in {where}: {exc}")
-        for key in ("vuln_db", "osv_api"):
-            if key in get:
-                if isinstance(get[key], str) and get[key].strip():
-                    values[key] = get[key].strip()
-                else:
-                    problems.append(f"{key} in {where} must be a non-empty string")
-        if "service" in get:
-            if get["service"] in SERVICES:
-                values["service"] = get["service"]
-            else:
-                problems.append(f"invalid service {get['service']!r} in {where} (use {' or '.join(SERVICES)})")
-        for key, minimum in (("timeout", 1e-9), ("max_snapshot_age_days", 0.0)):
-            if key in get:
-                value = get[key]
-                if key == "max_snapshot_age_days" and value == "off":
-                    values[key] = None
-                elif isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
-                    problems.append(f"{key} in {where} must be a positive number, got {value!r}")
-                else:
-                    values[key] = float(value)
-        if "unknown_severity" in get:
-            try:
-                values["unknown_severity"] = Severity.parse(get["unknown_severity"])
-            except ValueError:
-                problems.append(
-                    f"invalid severity {get['unknown_severity']!r} for unknown_severity in {where} "
-                    "(use info, low, medium, high or critical)"
-                )
-        for key in ("skip_editable", "severity_lookup"):
-            if key in get:
-                if isinstance(get[key], bool):
-                    values[key] = get[key]
-                else:
-                    problems.append(f"{key} in {where} must be true or false")
-        allowed = strings("allow_unaudited")
-        if allowed is not None:
-            values["allow_unaudited"] = allowed
-        command = strings("command")
-        if command is not None:
-            values["command"] = command
-        if problems:
-            raise ValueError("; ".join(problems))
+                raise ValueError(f"pip-audit.targets: {exc}") from None
+        for key in (
+            "vuln_db",
+            "service",
+            "osv_api",
+            "timeout",
+            "max_snapshot_age_days",
+            "skip_editable",
+            "severity_lookup",
+        ):
+            if key in options:
+                values[key] = options[key]
+        if options.get("allow_unaudited"):
+            values["allow_unaudited"] = tuple(options["allow_unaudited"])
+        if options.get("command"):
+            values["command"] = tuple(options["command"])
         return cls(**values)
 
     def run(self, root: str | Path) -> AuditResult:
@@ -1019,10 +762,10 @@ class PipAuditOptions:
 
 def discover(request: ScanRequest) -> Discovery:
     """The audited sources, one pytest item each, without running anything."""
-    from .registry import Discovery, Target
+    from ..api import Discovery, Target
 
     try:
-        options = PipAuditOptions.from_table(request.options)
+        options = PipAuditOptions.from_options(request.options)
     except ValueError as exc:
         return Discovery(errors=(ScannerError(TOOL, str(exc), "fix the pip-audit settings"),))
     targets = tuple(
@@ -1037,7 +780,7 @@ def discover(request: ScanRequest) -> Discovery:
 def run(request: ScanRequest) -> AuditResult:
     """Audit the requested sources (all configured ones when ``request.targets`` is empty)."""
     try:
-        options = PipAuditOptions.from_table(request.options)
+        options = PipAuditOptions.from_options(request.options)
     except ValueError as exc:
         return AuditResult(TOOL, errors=(ScannerError(TOOL, str(exc), "fix the pip-audit settings"),))
     wanted = {t.name for t in request.targets}

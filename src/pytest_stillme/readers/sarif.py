@@ -17,9 +17,7 @@ No pytest here.
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import posixpath
 import re
 from collections.abc import Mapping
@@ -30,6 +28,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from ..core.findings import CATEGORIES, Finding, Location, Rule, ScannerError, Severity
+from .base import DEFAULT_MAX_BYTES, IngestResult, ReportError, load_json, read_bytes
 from .jsonpath import Invalid as _Invalid
 from .jsonpath import as_obj as _as_obj
 from .jsonpath import at as _at
@@ -39,6 +38,7 @@ from .jsonpath import get_obj as _obj
 from .jsonpath import get_str as _str
 from .jsonpath import kind as _kind
 from .jsonpath import raise_invalid as _fail
+from .paths import file_uri_path, is_absolute, repo_path, root_spellings
 
 __all__ = [
     "DEFAULT_TOOL_CATEGORIES",
@@ -118,30 +118,6 @@ _PLACEHOLDER_SNIPPETS = frozenset({"requires login"})
 _CWE_TAG = re.compile(r"^(?:external/cwe/)?cwe[-_: ]?0*(\d{1,6})(?!\d)", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{(\d{1,6})\}")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")
-_DRIVE = re.compile(r"^/?([A-Za-z]:)(/|$)")
-
-
-class ReportError(Exception):
-    """A report that cannot be read as SARIF: ``str(exc)`` is ``"<path>: <problem>"``."""
-
-    def __init__(self, path: str, problem: str) -> None:
-        super().__init__(path, problem)
-        self.path = path
-        self.problem = problem
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.problem}"
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    """What one report holds: its findings, the tools that ran, and the runs that failed."""
-
-    findings: tuple[Finding, ...]
-    #: Tool name -> version for every run, including runs that found nothing.
-    tools: dict[str, str]
-    #: Runs that say they failed; the gate treats these as errors, never as "clean".
-    errors: tuple[ScannerError, ...]
 
 
 def read_sarif(
@@ -150,15 +126,20 @@ def read_sarif(
     root: str | Path = ".",
     tool_categories: Mapping[str, str] | None = None,
     default_category: str = "sast",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    honour_suppressions: bool = True,
 ) -> IngestResult:
     """Read a SARIF file; any problem with the file is a :class:`ReportError`, never a traceback."""
     name = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise ReportError(name, f"cannot read the report: {exc.strerror or exc}") from None
-    data = _load_json(raw, name)
-    return parse_sarif(data, source=name, root=root, tool_categories=tool_categories, default_category=default_category)
+    data = load_json(read_bytes(path, max_bytes=max_bytes), name)
+    return parse_sarif(
+        data,
+        source=name,
+        root=root,
+        tool_categories=tool_categories,
+        default_category=default_category,
+        honour_suppressions=honour_suppressions,
+    )
 
 
 def parse_sarif(
@@ -168,10 +149,16 @@ def parse_sarif(
     root: str | Path = ".",
     tool_categories: Mapping[str, str] | None = None,
     default_category: str = "sast",
+    honour_suppressions: bool = True,
 ) -> IngestResult:
-    """Like :func:`read_sarif` for an already-parsed JSON value; ``source`` names it in errors."""
+    """Like :func:`read_sarif` for an already-parsed JSON value; ``source`` names it in errors.
+
+    ``honour_suppressions``: a result the tool marked as suppressed (``suppressions``
+    with status accepted, e.g. ``# nosemgrep``) is returned in ``suppressed``, with its
+    justification, instead of among the findings; either way it is never dropped.
+    """
     categories = _category_table(tool_categories, default_category)
-    parser = _Parser(source, _roots(root), categories, default_category)
+    parser = _Parser(source, root_spellings(root), categories, default_category, honour_suppressions)
     try:
         return parser.parse(data)
     except _Invalid as exc:
@@ -179,29 +166,6 @@ def parse_sarif(
         raise ReportError(source, problem) from None
     except RecursionError:
         raise ReportError(source, "not SARIF: nested too deeply") from None
-
-
-def _load_json(raw: bytes, name: str) -> Any:
-    """Decode (UTF-8 with or without BOM, or UTF-16/32 as PowerShell writes) and parse."""
-    try:
-        text = raw.decode(json.detect_encoding(raw))
-    except UnicodeDecodeError as exc:
-        raise ReportError(name, f"not SARIF: not text ({exc.encoding}: {exc.reason} at byte {exc.start})") from None
-    if not text.strip():
-        raise ReportError(name, "not SARIF: the file is empty")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        hint = ""
-        if text.lstrip()[:1] not in ("{", "["):
-            hint = "; this looks like plain-text output: was the tool asked for SARIF output (e.g. --format sarif)?"
-        raise ReportError(
-            name, f"not SARIF: not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}{hint}"
-        ) from None
-    except ValueError as exc:  # e.g. an integer longer than Python's conversion limit
-        raise ReportError(name, f"not SARIF: not valid JSON: {exc}") from None
-    except RecursionError:
-        raise ReportError(name, "not SARIF: JSON nested too deeply") from None
 
 
 def _category_table(user: Mapping[str, str] | None, default: str) -> tuple[dict[str, str], ...]:
@@ -215,12 +179,6 @@ def _category_table(user: Mapping[str, str] | None, default: str) -> tuple[dict[
         if key.strip():
             table[key.strip().lower()] = category
     return table, dict(DEFAULT_TOOL_CATEGORIES)
-
-
-def _roots(root: str | Path) -> tuple[str, ...]:
-    """The root as given and with symlinks resolved: a report may use either spelling."""
-    spellings = {os.path.abspath(root), os.path.realpath(root)}
-    return tuple(sorted({s.replace("\\", "/").rstrip("/") for s in spellings}))
 
 
 def _shown(value: str, limit: int = 40) -> str:
@@ -320,8 +278,15 @@ class _Parser:
     """One report: holds the per-file occurrence counts that keep identical findings apart."""
 
     def __init__(
-        self, source: str, roots: tuple[str, ...], categories: tuple[dict[str, str], ...], default: str
+        self,
+        source: str,
+        roots: tuple[str, ...],
+        categories: tuple[dict[str, str], ...],
+        default: str,
+        honour_suppressions: bool = True,
     ) -> None:
+        self.honour_suppressions = honour_suppressions
+        self.suppressed: list[Finding] = []
         self.source = source
         self.roots = roots
         self.categories = categories
@@ -347,10 +312,22 @@ class _Parser:
         findings: list[Finding] = []
         tools: dict[str, str] = {}
         errors: list[ScannerError] = []
+        if not runs:
+            # A SARIF file with no run says that no tool scanned anything: never "clean".
+            errors.append(
+                ScannerError(
+                    "stillme-report",
+                    "the SARIF holds no runs: no tool reported a scan",
+                    "check the step that wrote it: did the tool run, and on what?",
+                    self.source,
+                )
+            )
         for index, run in enumerate(runs):
             where = f"runs[{index}]"
             self._run(_as_obj(run, where), where, findings, tools, errors)
-        return IngestResult(findings=tuple(findings), tools=tools, errors=tuple(errors))
+        return IngestResult(
+            findings=tuple(findings), tools=tools, errors=tuple(errors), suppressed=tuple(self.suppressed)
+        )
 
     # -- runs ---------------------------------------------------------------
 
@@ -389,6 +366,18 @@ class _Parser:
         global_strings = self._message_strings(driver, "globalMessageStrings", driver_at)
 
         errors.extend(self._run_errors(run, where, name))
+        if run.get("results") is None:
+            # SARIF: results is present for an actual scan (empty when it found nothing), absent or
+            # null when the tool did not run.
+            errors.append(
+                ScannerError(
+                    name,
+                    f"{where} has no results array: {name} reports no scan (SARIF omits results when the tool "
+                    "did not run; a scan that found nothing has an empty array)",
+                    "check the step that ran the tool",
+                    self.source,
+                )
+            )
 
         props = _obj(run, "properties", where)
         categories = {tool_name: self._category(tool_name, props) for tool_name in (name, *merged)}
@@ -605,8 +594,7 @@ class _Parser:
         bases: dict[str, tuple[str, str]],
         artifacts: list[Any],
     ) -> Finding | None:
-        if self._suppressed(result, where):
-            return None
+        justification = self._suppression(result, where)
         if _str(result, "baselineState", where) == "absent":
             return None
         kind = _str(result, "kind", where)
@@ -624,6 +612,8 @@ class _Parser:
             # SARIF: a result whose kind is not "fail" has level "none" unless it says otherwise.
             level = "none" if kind and kind != "fail" else (info.level if info and info.level else "warning")
         severity = Severity.from_score(score) if score is not None else _LEVEL_SEVERITY[level]
+        if score is None and isinstance(props, dict) and props.get("severity") == "unknown":
+            severity = Severity.UNKNOWN  # stillme's own SARIF: a severity nobody knew stays unknown
 
         rule = info.rule if info is not None else Rule(id=rule_id)
         message = self._message(result, where, info, global_strings) or rule.short_description
@@ -659,18 +649,29 @@ class _Parser:
         given = self._given_fingerprint_of(result, where)
         if occurrence or given:
             finding = replace(finding, occurrence=occurrence, fingerprint=given)
+        if justification and self.honour_suppressions:
+            self.suppressed.append(finding.with_suppression(justification))
+            return None
         return finding
 
     @staticmethod
-    def _suppressed(result: dict[str, Any], where: str) -> bool:
-        """Suppressed in the tool (``nosemgrep``, ``# noqa``...) unless the suppression is only proposed."""
-        suppressed = False
-        for index, suppression in enumerate(_list(result, "suppressions", where)):
+    def _suppression(result: dict[str, Any], where: str) -> str:
+        """Why the tool suppressed this result (``nosemgrep``, ``# noqa``, a triage), "" when it did not.
+
+        SARIF: a result is suppressed when it has suppressions and each is accepted (a status that is
+        absent means accepted); one under review or rejected keeps it active.
+        """
+        reasons: list[str] = []
+        entries = _list(result, "suppressions", where)
+        for index, suppression in enumerate(entries):
             at = f"{_at(where, 'suppressions')}[{index}]"
-            status = _str(_as_obj(suppression, at), "status", at)
-            if status in ("", "accepted"):
-                suppressed = True
-        return suppressed
+            entry = _as_obj(suppression, at)
+            if _str(entry, "status", at) not in ("", "accepted"):
+                return ""
+            kind = _str(entry, "kind", at) or "external"
+            justification = _str(entry, "justification", at).strip()
+            reasons.append(f"{kind}: {justification}" if justification else f"{kind} (no justification given)")
+        return "; ".join(dict.fromkeys(reasons))
 
     @staticmethod
     def _given_fingerprint_of(result: dict[str, Any], where: str) -> str:
@@ -757,7 +758,7 @@ class _Parser:
         return self._to_path(uri.strip(), base_id, bases)
 
     def _to_path(self, uri: str, base_id: str, bases: dict[str, tuple[str, str]]) -> tuple[str, str]:
-        relative = _SCHEME.match(uri) is None and not _is_absolute(uri)
+        relative = _SCHEME.match(uri) is None and not is_absolute(uri)
         resolved = uri
         if relative and base_id:
             base = _resolve_base(base_id, bases)
@@ -770,35 +771,15 @@ class _Parser:
                 return "", resolved
             if name != "file":
                 return resolved.replace("\\", "/"), ""  # e.g. a package URL: keep it, it is all we know
-            path = _file_uri_path(resolved)
+            path = file_uri_path(resolved)
         else:
             path = unquote(resolved)
-        path = path.replace("\\", "/")
-        drive = _DRIVE.match(path)
-        if drive is not None:
-            path = drive.group(1) + path[drive.end(1) :]
-        if _is_absolute(path):
-            inside = self._relative_to_root(path)
-            if inside is not None:
-                return inside, ""
-            if relative:
-                # The base is some other machine's checkout: the uri is relative to the
-                # project there, which is the best guess for the project here too.
-                return _clean(unquote(uri).replace("\\", "/")), ""
-            return posixpath.normpath(path) if not path.startswith("//") else path, ""
-        return _clean(path), ""
-
-    def _relative_to_root(self, path: str) -> str | None:
-        normal = posixpath.normpath(path)
-        for root in self.roots:
-            # Windows paths (with a drive letter) compare case-insensitively.
-            fold = str.lower if _DRIVE.match(root) else str
-            if fold(normal) == fold(root):
-                return ""
-            prefix = root + "/" if root else "/"
-            if fold(normal).startswith(fold(prefix)):
-                return normal[len(prefix) :]
-        return None
+        found = repo_path(path, self.roots)
+        if is_absolute(found) and relative:
+            # The base is some other machine's checkout: the uri is relative to the
+            # project there, which is the best guess for the project here too.
+            return _clean(unquote(uri).replace("\\", "/")), ""
+        return found, ""
 
 
 def _merged_tools(props: dict[str, Any] | None) -> tuple[str, ...]:
@@ -843,21 +824,6 @@ def _with_properties(location: Location, props: dict[str, Any] | None) -> Locati
     return replace(location, **extra) if extra else location
 
 
-def _file_uri_path(uri: str) -> str:
-    """The path of a ``file:`` URI, by hand: ``urlsplit`` raises on a stray ``[`` in the host."""
-    rest = uri[len("file:") :]
-    host = ""
-    if rest.startswith("//"):
-        host, slash, tail = rest[2:].partition("/")
-        rest = slash + tail
-    path = unquote(rest.split("#", 1)[0].split("?", 1)[0])
-    return f"//{host}{path}" if host and host.lower() != "localhost" else path
-
-
-def _is_absolute(path: str) -> bool:
-    return path.startswith(("/", "\\")) or _DRIVE.match(path.replace("\\", "/")) is not None
-
-
 def _join(base: str, uri: str) -> str:
     return base if not uri else (base if base.endswith(("/", "\\")) else base + "/") + uri
 
@@ -875,7 +841,7 @@ def _resolve_base(base_id: str, bases: dict[str, tuple[str, str]]) -> str:
         if not uri:
             return ""  # SARIF: a base without a uri is one the tool did not know
         parts.append(uri)
-        if _SCHEME.match(uri) or _is_absolute(uri):
+        if _SCHEME.match(uri) or is_absolute(uri):
             break
         current = parent
     resolved = parts.pop()

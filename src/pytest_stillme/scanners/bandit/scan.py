@@ -35,15 +35,17 @@ import re
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core.findings import Finding, Location, Rule, ScannerError, Severity
-from .base import ScanResult, SourceResult
-from .files import default_paths, item_name, walk
-from .process import ToolFailure, default_command, parse_version, run_command, stderr_tail
-from .registry import Discovery, ScanRequest, Target, ToolIdentity
+from ...core.findings import Finding, ScannerError
+from ...readers.bandit import parse_bandit, unscanned_hint
+from ...readers.jsonpath import Invalid
+from ...readers.paths import root_spellings
+from ..api import Discovery, ScanRequest, ScanResult, SourceResult, Target, ToolIdentity
+from ..files import default_paths, item_name, walk
+from ..process import ToolFailure, default_command, parse_version, run_command, stderr_tail
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -62,10 +64,6 @@ LEVELS = ("all", "low", "medium", "high")
 DEFAULT_TIMEOUT = 600.0
 #: Longest command line a run may use; longer file lists are split over several runs.
 MAX_ARGS_CHARS = 30_000 if os.name == "nt" else 200_000
-
-_SEVERITIES = {"LOW": Severity.LOW, "MEDIUM": Severity.MEDIUM, "HIGH": Severity.HIGH, "UNDEFINED": Severity.INFO}
-_PRECISION = {"LOW": "low", "MEDIUM": "medium", "HIGH": "high", "UNDEFINED": ""}
-_NUMBERED = re.compile(r"^(\d+) ?(.*)$")
 
 
 class BanditOutputError(ValueError):
@@ -401,128 +399,34 @@ def _batches(paths: Sequence[str]) -> list[list[str]]:
 
 
 @dataclass(frozen=True)
-class BanditReport:
-    """A parsed Bandit JSON report."""
+class ScannedFiles:
+    """Bandit's report of one run, by file: what the items show."""
 
     sources: tuple[SourceResult, ...]
     #: Every file Bandit read (``metrics`` keys), as item names.
     scanned: frozenset[str]
 
 
-def parse_report(text: str, *, root: Path, version: str = "") -> BanditReport:
+def parse_report(text: str, *, root: Path, version: str = "") -> ScannedFiles:
     """Findings and per-file errors of a Bandit JSON report; :class:`BanditOutputError` if it is not one."""
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise BanditOutputError(f"not JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise BanditOutputError(f"expected a JSON object, got {type(data).__name__}")
-    results = _field(data, "results", list, "")
-    errors = _field(data, "errors", list, "")
-    metrics = data.get("metrics", {})
-    if not isinstance(metrics, dict):
-        raise BanditOutputError("metrics: expected an object")
+    try:
+        report = parse_bandit(data, roots=root_spellings(root), version=version, category=CATEGORY)
+    except Invalid as exc:
+        raise BanditOutputError(f"{exc.where}: {exc.problem}" if exc.where else exc.problem) from None
     findings: dict[str, list[Finding]] = {}
-    seen: dict[tuple[str, str, str], int] = {}
-    for index, raw in enumerate(results):
-        finding = _finding(raw, f"results[{index}]", root, version)
-        # What the fingerprint hashes besides the occurrence, whitespace folded as it folds it.
-        key = (finding.location.path, finding.rule.id, " ".join(finding.evidence.split()))
-        occurrence = seen.get(key, 0)
-        seen[key] = occurrence + 1
-        if occurrence:
-            finding = replace(finding, occurrence=occurrence, fingerprint="")
+    for finding in report.findings:
         findings.setdefault(finding.location.path, []).append(finding)
     problems: dict[str, list[ScannerError]] = {}
-    for index, raw in enumerate(errors):
-        where = f"errors[{index}]"
-        if not isinstance(raw, dict):
-            raise BanditOutputError(f"{where}: expected an object")
-        name = item_name(root, _field(raw, "filename", str, where))
-        reason = _field(raw, "reason", str, where)
-        hint = "fix the syntax error" if "syntax" in reason else "make the file readable"
-        problems.setdefault(name, []).append(ScannerError(TOOL, f"could not scan: {reason}", hint, name))
-    scanned = frozenset(item_name(root, str(k)) for k in metrics if k != "_totals")
+    for name, reason in report.unscanned:
+        problems.setdefault(name, []).append(
+            ScannerError(TOOL, f"could not scan: {reason}", unscanned_hint(reason), name)
+        )
     names = sorted(set(findings) | set(problems))
     sources = tuple(
         SourceResult(name, tuple(findings.get(name, ())), tuple(problems.get(name, ())), name) for name in names
     )
-    return BanditReport(sources, scanned)
-
-
-def _field(data: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
-    value = data.get(key)
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        label = {list: "a list", str: "a string", int: "an integer", dict: "an object"}[kind]
-        raise BanditOutputError(f"{where + '.' if where else ''}{key}: expected {label}, got {_kind(value)}")
-    return value
-
-
-def _optional_text(raw: Mapping[str, Any], key: str) -> str:
-    value = raw.get(key)
-    return value if isinstance(value, str) else ""
-
-
-def _kind(value: Any) -> str:
-    return "nothing" if value is None else type(value).__name__
-
-
-def _finding(raw: Any, where: str, root: Path, version: str) -> Finding:
-    if not isinstance(raw, dict):
-        raise BanditOutputError(f"{where}: expected an object, got {_kind(raw)}")
-    path = item_name(root, _field(raw, "filename", str, where))
-    test_id = _field(raw, "test_id", str, where)
-    line = _field(raw, "line_number", int, where)
-    severity_text = _field(raw, "issue_severity", str, where)
-    confidence_text = _field(raw, "issue_confidence", str, where)
-    if severity_text.upper() not in _SEVERITIES:
-        raise BanditOutputError(f"{where}.issue_severity: unknown severity {severity_text!r}")
-    if confidence_text.upper() not in _PRECISION:
-        raise BanditOutputError(f"{where}.issue_confidence: unknown confidence {confidence_text!r}")
-    message = _field(raw, "issue_text", str, where)
-    name = _optional_text(raw, "test_name")
-    more_info = _optional_text(raw, "more_info")
-    cwe: tuple[int, ...] = ()
-    issue_cwe = raw.get("issue_cwe")
-    if isinstance(issue_cwe, dict):
-        cwe_id = issue_cwe.get("id")
-        if isinstance(cwe_id, int) and not isinstance(cwe_id, bool) and cwe_id > 0:
-            cwe = (cwe_id,)
-    line_range = raw.get("line_range")
-    end_line = 0
-    if isinstance(line_range, list) and line_range and all(type(n) is int for n in line_range):
-        end_line = max(line_range) if max(line_range) > line else 0
-    column = raw.get("col_offset")
-    code = _optional_text(raw, "code")
-    return Finding(
-        tool=TOOL,
-        rule=Rule(
-            id=test_id,
-            name=name,
-            short_description=name.replace("_", " ").capitalize(),
-            help_uri=more_info,
-            cwe=cwe,
-            tags=("security",),
-        ),
-        category=CATEGORY,
-        severity=_SEVERITIES[severity_text.upper()],
-        message=message,
-        location=Location(
-            path=path,
-            line=max(line, 0),
-            column=column + 1 if type(column) is int and column >= 0 else 0,
-            end_line=end_line,
-        ),
-        evidence=_code_line(code, line),
-        confidence=_PRECISION[confidence_text.upper()],
-        tool_version=version,
-    )
-
-
-def _code_line(code: str, line: int) -> str:
-    """The offending line, whitespace-stripped, out of Bandit's numbered ``code`` excerpt."""
-    for text in code.splitlines():
-        match = _NUMBERED.match(text)
-        if match and int(match.group(1)) == line:
-            return match.group(2).strip()
-    return ""
+    return ScannedFiles(sources, report.scanned)

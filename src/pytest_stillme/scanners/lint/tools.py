@@ -25,11 +25,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..core.findings import Finding, Location, Rule, ScannerError, Severity
-from .base import ScanResult, SourceResult
-from .files import default_paths, item_name, walk
-from .process import ToolFailure, default_command, run_command, stderr_tail
-from .registry import Discovery, ScanRequest, Target
+from ...core.findings import Finding, Location, Rule, ScannerError, Severity
+from ..api import Discovery, ScanRequest, ScanResult, SourceResult, Target
+from ..files import default_paths, item_name, walk
+from ..process import ToolFailure, default_command, run_command, stderr_tail
 
 if sys.version_info >= (3, 11):
     import tomllib
