@@ -270,25 +270,27 @@ def test_without_the_extra_the_fixture_says_what_to_install(pytester: pytest.Pyt
 
 
 def test_settings_come_from_pyproject_and_options_and_bad_values_name_their_source(shop: pytest.Pytester) -> None:
-    shop.makepyprojecttoml('''
+    shop.makepyprojecttoml("""
         [tool.stillme.fuzz]
         skip_checks = ["sql-error", "sql-boolean", "sql-union"]
         crawl = 0
-    ''')
-    shop.makepyfile(test_budget='''
+    """)
+    shop.makepyfile(
+        test_budget="""
         import shop
 
 
         def test_budget(fuzz):
             result = fuzz(shop.app, sweep=False, endpoints=[fuzz.endpoint("GET", "/find", params={"name": "a"})])
             print("REQUESTS", result.requests)
-    ''')
+    """
+    )
     result = shop.runpytest("--stillme-fuzz-examples=2", "-s", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)  # the SQL checks are off, and two examples find nothing else
     assert int(result.stdout.str().split("REQUESTS ")[1].split()[0]) <= 3
-    shop.makepyprojecttoml('''
+    shop.makepyprojecttoml("""
         [tool.stillme.fuzz]
         timeout = "soon"
-    ''')
+    """)
     bad = shop.runpytest("-p", "no:cacheprovider")
     assert "invalid request timeout 'soon' for fuzz.timeout in" in bad.stderr.str() + bad.stdout.str()
