@@ -32,7 +32,12 @@ from .scanners.api import ScannerRegistry
 __all__ = ["SETTINGS_KEY"]
 
 #: Sub-plugins with hooks of their own; loaded with this one, disabled with it.
-pytest_plugins = ["pytest_stillme.chaos.plugin", "pytest_stillme.dast.plugin", "pytest_stillme.slo.plugin"]
+pytest_plugins = [
+    "pytest_stillme.chaos.plugin",
+    "pytest_stillme.dast.plugin",
+    "pytest_stillme.slo.plugin",
+    "pytest_stillme.fuzz.plugin",
+]
 
 LOG = logging.getLogger("pytest_stillme")
 
