@@ -148,10 +148,13 @@ def tree(pytester: pytest.Pytester) -> pytest.Pytester:
 
 
 def use_fake_bandit(project: pytest.Pytester, mode: str = "real", timeout: float = 600) -> None:
-    (project.path / "fakebandit.py").write_text(FAKE_BANDIT)
+    # In a folder .gitignore ignores: the default scope (the whole root) leaves it out, as a user's tools.
+    (project.path / "tools").mkdir(exist_ok=True)
+    (project.path / "tools" / "fakebandit.py").write_text(FAKE_BANDIT)
+    (project.path / ".gitignore").write_text("tools/\n")
     (project.path / "mode.txt").write_text(mode)
     text = (project.path / "pyproject.toml").read_text()
-    command = json.dumps([sys.executable, "fakebandit.py"])
+    command = json.dumps([sys.executable, "tools/fakebandit.py"])
     project.makepyprojecttoml(text + f"\n[tool.stillme.bandit]\ncommand = {command}\ntimeout = {timeout}\n")
 
 
@@ -343,9 +346,8 @@ def test_unscannable_files_fail_the_status_item_and_the_gate(tree: pytest.Pytest
             "bandit on src, lib with pyproject.toml (*):",
             "bandit failed:",
             "  bandit (lib): path 'lib' does not exist*",
-            "bandit could not scan 2 file(s):",
-            "*src/pkg/broken.py*syntax error*",
-            "*src/pkg/gone.py*cannot read*",
+            # Each file's own item shows why; the status item counts them (a long list shown once).
+            "bandit could not scan 2 of its targets: see their items",
         ]
     )
     result.stdout.fnmatch_lines(["scanner errors*3*FAIL*"])
@@ -461,7 +463,7 @@ def test_bad_settings_are_usage_errors(tree: pytest.Pytester) -> None:
     result = tree.runpytest("--stillme-scan", "bandt")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["*unknown scanner 'bandt' for scan in --stillme-scan (use bandit, mypy, pip-audit, ruff*"]
+        ["*unknown scanner 'bandt' for scan in --stillme-scan (use bandit, mypy, passive, pip-audit, ruff, zap*"]
     )
 
 
@@ -501,28 +503,37 @@ def test_deselection_scans_only_selected_files(tree: pytest.Pytester) -> None:
     assert result.parseoutcomes()["deselected"] == 2
 
 
-def test_default_paths_of_a_flat_layout(pytester: pytest.Pytester) -> None:
+def test_default_scope_is_the_whole_root(pytester: pytest.Pytester) -> None:
+    """As ``bandit -r .`` less virtual environments, build output, tool folders, .gitignore and tests."""
     files = {
         "app/__init__.py": "",
-        "app/views.py": "exec('x')\n",
-        "app/tests/test_views.py": "exec('x')\n",
-        "app/conftest.py": "exec('x')\n",
-        "tools.py": "exec('x')\n",
-        "setup.py": "exec('x')\n",
-        "docs/__init__.py": "exec('x')\n",
+        "app/views.py": "exec('1')\n",
+        "app/tests/test_views.py": "exec('1')\n",
+        "app/conftest.py": "exec('1')\n",
+        "labs/flask_lab/app.py": "exec('1')\n",  # no __init__.py anywhere: scanned all the same
+        "tools.py": "exec('1')\n",
+        "setup.py": "exec('1')\n",
+        "docs/__init__.py": "exec('1')\n",
+        "generated/big.py": "exec('1')\n",
+        ".gitignore": "generated/\n",
         "venv/pyvenv.cfg": "",
-        "venv/lib/x.py": "exec('x')\n",
-        "node_modules/x/y.py": "exec('x')\n",
+        "venv/lib/x.py": "exec('1')\n",
+        "build/lib/app.py": "exec('1')\n",
+        "node_modules/x/y.py": "exec('1')\n",
+        ".tox/py311/x.py": "exec('1')\n",
     }
     for name, text in files.items():
         (pytester.path / name).parent.mkdir(parents=True, exist_ok=True)
         (pytester.path / name).write_text(text)
     result = pytester.runpytest("--stillme-scan", "bandit", "--co", "-q")
-    assert [line for line in result.outlines if "::" in line] == [
+    assert sorted(line for line in result.outlines if "::" in line) == [
         "app/__init__.py::bandit",
         "app/views.py::bandit",
-        "tools.py::bandit",
+        "docs/__init__.py::bandit",
+        "labs/flask_lab/app.py::bandit",
+        "setup.py::bandit",
         "stillme::bandit",
+        "tools.py::bandit",
     ]
 
 

@@ -595,9 +595,9 @@ class ScanStatusItem(StillmeItem):
         plan = scan.plan()
         discovered = {t.name for t in scan.discovery.targets}
         run_errors = [*scan.discovery.errors, *plan.errors, *(e for r in results for e in r.errors)]
-        file_errors = [*plan.unreadable.values()]
+        file_errors: list[ScannerError] = []
         #: Errors of targets that have items of their own: those items record and show them; counted here.
-        shown_elsewhere = 0
+        shown_elsewhere = sum(1 for name in plan.unreadable if name in discovered)
         others: list[Finding] = []
         for result in results:
             for source in result.sources:

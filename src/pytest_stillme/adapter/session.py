@@ -351,9 +351,7 @@ class GatePlugin:
                 tr.write_line(one_line(verdict), green=True)
             else:
                 tr.write_sep("=", "stillme gate", red=not verdict.passed, green=verdict.passed)
-                # The gate's failure (stillme::gate in FAILURES) already listed the details; once is enough.
-                shown_above = self.config.getoption("tbstyle", "auto") not in ("no", "line")
-                for text, bad in format_verdict(verdict, details=not verdict.passed and not shown_above):
+                for text, bad in format_verdict(verdict, details=not verdict.passed):
                     tr.write_line(text, red=bad, bold=bad)
         for problem in self.write_problems:
             tr.write_line(f"stillme: {problem}", yellow=True)

@@ -36,7 +36,7 @@ def format_verdict(verdict: gate_mod.Verdict, *, details: bool = True) -> list[t
         for check in verdict.failed_checks:
             lines.append((f"{check.name}:", True))
             for detail in check.details[:_MAX_DETAILS]:
-                lines.append((f"  {detail}", True))
+                lines.append((f"  {_cut(detail)}", True))
             if len(check.details) > _MAX_DETAILS:
                 lines.append((f"  ... and {len(check.details) - _MAX_DETAILS} more (see the SARIF report)", True))
     verdict_text = "PASSED" if verdict.passed else "FAILED"
@@ -58,7 +58,12 @@ def failure_text(verdict: gate_mod.Verdict) -> str:
     lines = [one_line(verdict)]
     for check in verdict.failed_checks:
         lines.append(f"{check.name}: {check.figure} (threshold {check.threshold})")
-        lines.extend(f"  {detail}" for detail in check.details[:_MAX_DETAILS])
+        lines.extend(f"  {_cut(detail)}" for detail in check.details[:_MAX_DETAILS])
         if len(check.details) > _MAX_DETAILS:
             lines.append(f"  ... and {len(check.details) - _MAX_DETAILS} more (see the SARIF report)")
     return "\n".join(lines)
+
+
+def _cut(text: str, limit: int = 300) -> str:
+    """A detail line of the table: the full text is in the failing item's own report and in SARIF."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -137,7 +137,9 @@ def walk(
         top = str(start)
         for dirpath, dirnames, filenames in os.walk(top):
             dirnames[:] = sorted(d for d in dirnames if not _pruned(dirpath, d, at_root and dirpath == top, skip_tests))
-            prefix = raw if dirpath == top else os.path.join(raw, os.path.relpath(dirpath, top))
+            # "." (the whole root) gives names without "./" in front, as the items are named.
+            base = "" if os.path.normpath(raw) == "." else raw
+            prefix = base if dirpath == top else os.path.join(base, os.path.relpath(dirpath, top))
             for name in sorted(filenames):
                 if name.endswith(suffixes) and not (skip_tests and is_test_file(name)):
                     files.append(os.path.join(prefix, name))
@@ -186,7 +188,7 @@ def gitignored(root: Path, files: Sequence[str]) -> frozenset[str]:
     except ImportError:
         return frozenset()
     try:
-        spec = pathspec.PathSpec.from_lines("gitwildmatch", rules.read_text(encoding="utf-8").splitlines())
+        spec = pathspec.GitIgnoreSpec.from_lines(rules.read_text(encoding="utf-8").splitlines())
     except (OSError, UnicodeDecodeError, ValueError):
         return frozenset()
     return frozenset(f for f in files if spec.match_file(os.path.normpath(f).replace(os.sep, "/")))
