@@ -238,7 +238,7 @@ def test_selection_under_xdist(pytester: pytest.Pytester) -> None:
 
 def test_header_warns_that_one_process_cannot_survive_a_native_hang(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(TESTS)
-    alone = pytester.runpytest("-m", "chaos")
-    alone.stdout.fnmatch_lines(["stillme chaos: one process, no isolation: *run with -n 1 or isolate*"])
+    alone = pytester.runpytest("-m", "chaos", "-p", "no:xdist")
+    alone.stdout.fnmatch_lines(["stillme chaos: one process, no isolation: *install pytest-xdist*"])
     isolated = pytester.runpytest("-m", "chaos", "--stillme-chaos-isolate=chaos")
     assert "one process, no isolation" not in isolated.stdout.str()

@@ -320,7 +320,7 @@ def test_ctrl_c_is_marked_in_every_report(pytester: pytest.Pytester) -> None:
         test_a="def test_first():\n    pass\n\ndef test_interrupt():\n    raise KeyboardInterrupt\n\n"
         "def test_never():\n    pass\n"
     )
-    result = pytester.runpytest("--stillme-gate", "--junitxml=junit.xml", "-p", "no:randomly")
+    result = pytester.runpytest_subprocess("--stillme-gate", "--junitxml=junit.xml", "-p", "no:randomly")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     sarif = sarif_of(pytester)
     own = next(run for run in sarif["runs"] if run["tool"]["driver"]["name"] == "pytest-stillme")
@@ -348,6 +348,39 @@ def test_sigterm_is_handled_like_ctrl_c(pytester: pytest.Pytester) -> None:
     leftovers = [p.name for p in (pytester.path / "artifacts").iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
     assert signal.getsignal(signal.SIGTERM) is not None  # this process's own handler untouched
+
+
+# -- 9. a native hang in the plain chaos command ---------------------------------------------------
+
+
+def test_a_native_hang_keeps_every_report(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``pytest -m chaos``, nothing else: the stage runs in one xdist worker, so the reports survive."""
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)  # the session under test is no worker
+    pytester.makepyprojecttoml('[tool.stillme.gate]\ncoverage = "off"\n[tool.stillme.chaos]\ngrace = 1\n')
+    pytester.makepyfile(
+        test_h="""
+        import pytest
+
+        def test_before():
+            pass
+
+        @pytest.mark.chaos(timeout=1)
+        def test_stuck_in_c():
+            sum(range(10**13))  # never returns to Python: only ending the process stops it
+
+        @pytest.mark.chaos
+        def test_after():
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-m", "chaos or not chaos", "--stillme-gate", "--junitxml=junit.xml", "-p", "no:randomly", timeout=120
+    )
+    result.stdout.fnmatch_lines(["stillme chaos: the stage runs in one pytest-xdist worker*"])
+    cases = {c.get("name"): c for c in ET.parse(pytester.path / "junit.xml").iter("testcase")}
+    assert {"test_before", "test_stuck_in_c", "test_after", "gate"} <= set(cases)
+    assert "TIMEOUT" in ET.tostring(cases["test_stuck_in_c"], encoding="unicode")
+    assert sarif_of(pytester)["runs"]
 
 
 # -- 12. secrets never reach what is shown -----------------------------------------------------------

@@ -164,7 +164,7 @@ def test_ruff_syntax_error_is_an_error_of_the_file(lint_tree: pytest.Pytester) -
     result.stdout.fnmatch_lines(
         ["*_ src/pkg/broken.py (ruff) _*", "not scanned:", "  ruff (src/pkg/broken.py): syntax error at line 1:*"]
     )
-    result.stdout.fnmatch_lines(["*_ stillme::ruff _*", "*ruff could not scan 1 file(s):*"])
+    result.stdout.fnmatch_lines(["*_ stillme::ruff _*", "*ruff could not scan 1 of its targets: see their items*"])
     result.stdout.fnmatch_lines(["scanner errors*FAIL*"])
 
 
