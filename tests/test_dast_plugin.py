@@ -80,7 +80,7 @@ def test_passive_items_pass_warn_and_fail_as_zap_baseline_would(pytester: pytest
         ]
     )
     result.stdout.fnmatch_lines(["*PASSED 10020::passive*"])
-    result.stdout.fnmatch_lines(["*StillmeDastWarning: WARN-NEW: Missing Anti-clickjacking Header [[]10020-1] x 3"])
+    result.stdout.fnmatch_lines(["*WARN-NEW: Missing Anti-clickjacking Header [[]10020-1] x 3"])
     assert "10037::passive" not in result.stdout.str()  # IGNOREd: no item
     assert "StillmeDastWarning: WARN-NEW: Cookie No HttpOnly" not in result.stdout.str()  # INFO: quiet
     sarif = json.loads((pytester.path / "out.sarif").read_text())
@@ -110,9 +110,7 @@ def test_zap_items_from_a_zap_daemon(
     assert result.ret == 0
     result.stdout.fnmatch_lines(["*PASSED 10038-1::zap*"])
     result.stdout.fnmatch_lines(["*PASSED stillme::zap*"])
-    result.stdout.fnmatch_lines(
-        ["*StillmeDastWarning: WARN-NEW: Content Security Policy (CSP) Header Not Set [[]10038-1] x 4"]
-    )
+    result.stdout.fnmatch_lines(["*WARN-NEW: Content Security Policy (CSP) Header Not Set [[]10038-1] x 4"])
     result.stdout.fnmatch_lines(["*StillmeScanWarning: zap: left out ZAP's alert 10116 'ZAP is Out of Date'*"])
     # The findings are ZAP's, in ZAP's words: one per instance, in the session's ledger.
     assert sum(path.endswith("/spider/action/scan/") for path, _, _ in zap.calls) == 1

@@ -133,11 +133,12 @@ def test_a_passive_scan_that_never_drains(tmp_path: Path, target: str) -> None:
 
 def test_the_overall_bound_stops_a_spider_and_says_so(tmp_path: Path, target: str) -> None:
     with serve_zap(ZapScript(spider_polls=10**9)) as (api, zap):
-        result = scan(tmp_path, api, target, {"timeout": 0.2})
+        result = scan(tmp_path, api, target, {"timeout": 2.0})
     (error,) = result.errors
     assert "the wait ran out" in error.message or "ran out of time" in error.message
     assert "zap.timeout" in error.hint
-    assert "spider/action/stop/" in calls(zap)
+    if "spider/action/scan/" in calls(zap):  # the bound hit while spidering (it may hit earlier on a slow machine)
+        assert "spider/action/stop/" in calls(zap)  # a spider left running would go on loading the target
 
 
 def test_ajax_spider_and_active_scan_when_asked(tmp_path: Path, target: str) -> None:

@@ -410,7 +410,7 @@ def test_secrets_in_a_finding_are_masked_everywhere(pytester: pytest.Pytester) -
     }
     for where, text in shown.items():
         assert "TOKEN123" not in text, where
-    assert "access_token=***" in shown["markdown"]
+    assert "access_token=***" in shown["sarif"]
     assert "page=2" in shown["markdown"]
 
 

@@ -86,7 +86,8 @@ def test_report_alone_is_a_session(reports: pytest.Pytester) -> None:
         [
             "*stillme-report*trivy.sarif*",
             "*1 finding(s) at or above the gate's thresholds*",
-            "[[]critical] Trivy CVE-2024-0001*",
+            "CVE-2024-0001 * (severity critical)",
+            "    Dockerfile:1: Package: openssl 3.0.1, fixed in 3.0.9",
             "container findings*1 critical, 1 low*FAIL*",
             "*2 failed*",
         ]

@@ -134,7 +134,9 @@ def test_errors_of_files_and_of_the_run(fake: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         ["*_ data/silent.txt (fake) _*", "not scanned:", "*the tool reported nothing about this file*"]
     )
-    result.stdout.fnmatch_lines(["*_ stillme::fake _*", "fake on data/ (1.0):", "fake could not scan 1 file(s):"])
+    result.stdout.fnmatch_lines(
+        ["*_ stillme::fake _*", "fake on data/ (1.0):", "fake could not scan 1 of its targets: see their items"]
+    )
     result.stdout.fnmatch_lines(["scanner errors*FAIL*"])
 
 

@@ -556,10 +556,13 @@ class ScanItem(StillmeItem):
             limit = self.scan.state.policy.threshold(self.scan.spec.category)
             problems.append(
                 f"{len(blocking)} {self.scan.tool} finding(s) at or above the gate's threshold "
-                f"({self.scan.spec.category} >= {limit.label if limit else 'off'}):\n" + findings_text(blocking)
+                f"({self.scan.spec.category} >= {limit.label if limit else 'off'}):\n"
+                + findings_text(blocking, in_file=True)
             )
             if below:
-                problems.append("also found, below the threshold:\n" + findings_text(below, detailed=False))
+                problems.append(
+                    "also found, below the threshold:\n" + findings_text(below, detailed=False, in_file=True)
+                )
         if problems:
             raise FindingsFailure(f"{self.target.name}:\n" + "\n".join(problems))
 

@@ -253,22 +253,29 @@ class ZapRun:
     ) -> None:
         started = time.monotonic()
         polls = 0
+        percent: int | None = 0
         while True:
-            percent = _int(self.call(f"tell the {what}'s progress", status))
-            if percent is None:
-                self.fail(f"ZAP answered the {what}'s progress in an unknown shape", "is this a ZAP daemon?")
-            LOG.info("zap: %s %d%%", what, percent)
-            if percent >= 100:
-                return
-            polls += 1
-            which = self._ran_out(started, bound, setting)
+            which = self._ran_out(started, bound, setting) if polls else ""
             if which:
+                # Past the bound the scan is stopped first: a scan left running would go on loading the target.
                 self._stop(f"the {what}", stop)
                 self.fail(
                     f"the {what} was at {percent}% after {time.monotonic() - started:.1f} s ({polls} checks): "
                     "the wait ran out",
                     f"raise {which}, or make the site smaller",
                 )
+            try:
+                # Not self.call: its deadline check would end the wait without stopping the scan.
+                percent = _int(self.client.call(f"tell the {what}'s progress", status))
+            except ZapCallError as exc:
+                self._stop(f"the {what}", stop)
+                self._api_failure(exc)
+            if percent is None:
+                self.fail(f"ZAP answered the {what}'s progress in an unknown shape", "is this a ZAP daemon?")
+            LOG.info("zap: %s %d%%", what, percent)
+            if percent >= 100:
+                return
+            polls += 1
             time.sleep(self.bounds.poll)
 
 

@@ -22,7 +22,7 @@ __all__ = ["MAX_LISTED", "finding_block", "finding_line", "findings_text"]
 MAX_LISTED = 100
 
 
-def finding_block(finding: Finding, *, detailed: bool = True) -> list[str]:
+def finding_block(finding: Finding, *, detailed: bool = True, in_file: bool = False) -> list[str]:
     """A finding as the tool's user reads it: rule, severity, confidence, CWE, where, the code, the fix."""
     shown = redact_finding(finding)
     rule = shown.rule
@@ -31,7 +31,8 @@ def finding_block(finding: Finding, *, detailed: bool = True) -> list[str]:
     if shown.confidence:
         facts.append(f"confidence {shown.confidence}")
     facts.extend(f"CWE-{c}" for c in rule.cwe)
-    where = f"line {shown.location.line}" if shown.location.line and shown.location.path else shown.location.describe()
+    # An item of one file says the line alone; any other says the whole place.
+    where = f"line {shown.location.line}" if in_file and shown.location.line else shown.location.describe()
     if not detailed:
         return [f"  {title} ({', '.join(facts)}) {where}: {' '.join(shown.message.split())}"]
     lines = [f"{title} ({', '.join(facts)})", f"    {where}: {shown.message}"]
@@ -44,9 +45,11 @@ def finding_block(finding: Finding, *, detailed: bool = True) -> list[str]:
     return lines
 
 
-def findings_text(findings: Sequence[Finding], *, detailed: bool = True, limit: int = MAX_LISTED) -> str:
+def findings_text(
+    findings: Sequence[Finding], *, detailed: bool = True, in_file: bool = False, limit: int = MAX_LISTED
+) -> str:
     """Blocks for the first ``limit`` findings, then how many more there are."""
-    lines: list[str] = [line for f in findings[:limit] for line in finding_block(f, detailed=detailed)]
+    lines = [line for f in findings[:limit] for line in finding_block(f, detailed=detailed, in_file=in_file)]
     if len(findings) > limit:
         lines.append(f"... and {len(findings) - limit} more (see the SARIF report)")
     return "\n".join(lines)
