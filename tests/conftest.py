@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -43,3 +44,17 @@ def sarif_results(path: Path) -> set[tuple[str, str, str, str]]:
         for run in data["runs"]
         for r in run["results"]
     }
+
+
+@pytest.fixture(autouse=True)
+def _inner_sessions_without_hypothesis_plugin(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytester sessions leave Hypothesis's own pytest plugin out unless a test says it needs it.
+
+    That plugin costs about 2 s per inner session here (in process as in a subprocess), which
+    across several hundred sessions is most of the suite's time; the sessions that test
+    ``--hypothesis-seed`` or profiles keep it (``@pytest.mark.hypothesis_plugin``).
+    """
+    if "pytester" in request.fixturenames and request.node.get_closest_marker("hypothesis_plugin") is None:
+        request.getfixturevalue("pytester")  # it clears PYTEST_ADDOPTS when it starts: set it after that
+        current = os.environ.get("PYTEST_ADDOPTS", "")
+        monkeypatch.setenv("PYTEST_ADDOPTS", f"{current} -p no:hypothesispytest".strip())

@@ -129,7 +129,7 @@ JSON = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.text(max_size=200) | JSON.map(json.dumps))
 def test_any_input_parses_or_fails_clearly(text: str) -> None:
     try:
@@ -161,7 +161,7 @@ VALID = json.loads(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(st.data())
 def test_mutated_reports_parse_or_fail_clearly(data: st.DataObject) -> None:
     """Any one field of a real-shaped report replaced by any JSON value: findings, or a clear error."""

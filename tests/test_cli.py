@@ -354,7 +354,7 @@ def test_gate_counts_failed_tests(
     status, out, _ = run(capsys, "gate", "--junit", good, "--junit", bad, *cov)
     assert status == 1
     assert row(out, "tests") == ["tests", "4 run, 1 failed, 0 errors", "0 failed, 0 errors", "FAIL"]
-    assert "  test_integration::test_login: AssertionError: wrong role" in out
+    assert "test_integration::test_login: AssertionError: wrong role" in out
 
 
 def test_gate_writes_markdown(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -180,7 +180,7 @@ keys = st.sampled_from(
 gate_keys = st.sampled_from(["coverage", "sast", "deps", "container", "dast", "fuzz", "lint", "slo", "nope"])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     table=st.dictionaries(
         keys, st.one_of(toml_scalars, st.dictionaries(gate_keys, toml_scalars, max_size=4)), max_size=6

@@ -105,6 +105,7 @@ def test_the_fixture_fails_listing_every_finding_recorded_in_sarif_and_the_gate_
     assert by_rule["sql-error"]["properties"]["param"] == "name"
 
 
+@pytest.mark.hypothesis_plugin
 def test_the_seed_of_hypothesis_seed_is_used_and_reported(
     shop: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -119,6 +120,7 @@ def test_the_seed_of_hypothesis_seed_is_used_and_reported(
     assert "pytest --hypothesis-seed=4242 repeats" in result.stdout.str()
 
 
+@pytest.mark.hypothesis_plugin
 def test_a_hypothesis_profile_sets_the_budget_and_the_database_replays_failures(shop: pytest.Pytester) -> None:
     shop.makeconftest("""
         import os

@@ -745,7 +745,7 @@ def test_uri_to_path(uri: str, path: str) -> None:
     assert location_of(uri).path == path
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     st.sampled_from(
         ["", "file:", "file://", "file:///", "http://", "FILE:///C:", "C:\\", "/", "./", ".\\", "%"]
@@ -1477,13 +1477,13 @@ def only_report_errors(doc: Any) -> None:
         assert error.problem
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(json_values)
 def test_arbitrary_json_only_report_errors(value: Any) -> None:
     only_report_errors(value)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(json_values)
 def test_arbitrary_runs_only_report_errors(value: Any) -> None:
     only_report_errors({"version": "2.1.0", "runs": value if isinstance(value, list) else [value]})
@@ -1499,7 +1499,7 @@ def json_paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, 
             yield from json_paths(item, (*prefix, index))
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_mutated_documents_only_report_errors(data: st.DataObject) -> None:
     doc = DOCUMENTS[data.draw(st.sampled_from(sorted(DOCUMENTS)))]()
@@ -1523,7 +1523,7 @@ def fuzz_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("fuzz")
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.binary(max_size=64)
     | json_values.map(lambda v: json.dumps(v).encode())
@@ -1608,7 +1608,7 @@ def generated_run(draw: st.DrawFn) -> tuple[dict[str, Any], list[Severity]]:
     return doc_run, [expected for _, _, expected in parts if expected is not None]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(generated_run(), max_size=4))
 def test_generated_documents(runs: list[tuple[dict[str, Any], list[Severity]]]) -> None:
     result = parse(sarif(*(doc_run for doc_run, _ in runs)))

@@ -504,7 +504,7 @@ def mutated_reports(draw: st.DrawFn) -> Any:
     return report
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(mutated_reports() | _json)
 def test_mutated_and_arbitrary_reports_never_raise_anything_else(data: Any) -> None:
     try:
@@ -516,7 +516,7 @@ def test_mutated_and_arbitrary_reports_never_raise_anything_else(data: Any) -> N
         assert finding.category in ("sast", "deps", "container")
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
 def test_arbitrary_bytes_are_report_errors_or_results(tmp_path: Path, raw: bytes) -> None:
     path = tmp_path / "r.json"

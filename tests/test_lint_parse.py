@@ -127,7 +127,7 @@ JSON = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.text(max_size=200) | JSON.map(json.dumps))
 def test_any_ruff_input(text: str) -> None:
     try:
@@ -139,7 +139,7 @@ def test_any_ruff_input(text: str) -> None:
     assert problem  # an error always says what is wrong
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.text(max_size=80) | JSON.map(json.dumps), max_size=5).map("\n".join))
 def test_any_mypy_input(text: str) -> None:
     try:
@@ -176,7 +176,7 @@ def _mutate(value: Any, data: st.DataObject) -> Any:
     return mutated
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.data())
 def test_mutated_ruff_output(data: st.DataObject) -> None:
     items = [ruff_item(), ruff_item(code="unformatted"), ruff_item(code="invalid-syntax")]
@@ -189,7 +189,7 @@ def test_mutated_ruff_output(data: st.DataObject) -> None:
     assert problem  # an error always says what is wrong
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.data())
 def test_mutated_mypy_output(data: st.DataObject) -> None:
     lines = [mypy_line(), mypy_line(severity="note", code=None), mypy_line(code="syntax")]

@@ -170,7 +170,7 @@ def test_long_cells_are_cut() -> None:
     assert len(escape_cell("x" * 400)) == 300
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     message=st.text(min_size=1),
     rule=st.text(min_size=1, max_size=20),

@@ -449,7 +449,7 @@ _records = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(records=st.lists(_records | _json, max_size=3), version=st.sampled_from(["0", "1.0", "2", "bad"]))
 def test_arbitrary_records_in_a_snapshot_index_or_fail_clearly(records: list[Any], version: str) -> None:
     snapshot = Snapshot(path="x")
@@ -470,7 +470,7 @@ def test_arbitrary_records_in_a_snapshot_index_or_fail_clearly(records: list[Any
     assert all(isinstance(p, str) and p for p in snapshot.problems)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(record=_records | _json, version=st.sampled_from(["0", "1.0", "1.0rc1", "2", "bad version", ""]))
 def test_arbitrary_records_parse_or_fail_clearly(record: Any, version: str) -> None:
     try:

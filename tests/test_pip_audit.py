@@ -577,7 +577,7 @@ _dependency = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.fixed_dictionaries({"dependencies": st.lists(_dependency, max_size=4) | _json}) | _json)
 def test_arbitrary_pip_audit_json_parses_or_fails_clearly(data: Any) -> None:
     try:

@@ -186,7 +186,7 @@ _line = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(_line, max_size=12), version=st.sampled_from(["1", "1.0", "bad"]))
 def test_arbitrary_requirements_files_never_raise(tmp_path: Path, lines: list[str], version: str) -> None:
     (tmp_path / "other.txt").write_text("x==1\n")
@@ -199,7 +199,7 @@ def test_arbitrary_requirements_files_never_raise(tmp_path: Path, lines: list[st
     assert isinstance(found.all_pinned, bool)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     dependencies=st.lists(st.text(max_size=15) | st.integers(), max_size=5),
     extras=st.lists(st.sampled_from(["a", "b", "*", "x"]), max_size=2),
