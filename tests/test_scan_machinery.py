@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_stillme.adapter.scanning import _SharedDir, _split
+from pytest_stillme.adapter.chunks import SharedChunks as _SharedDir
+from pytest_stillme.adapter.chunks import split as _split
 from pytest_stillme.scanners.api import Target
 
 #: A scanner of ``data/*.txt``: a line "BAD" is a finding, "ERROR" an error of that file,
@@ -201,10 +202,17 @@ def test_shared_dir_claims_once_and_survives_a_dead_claimant(tmp_path: Path) -> 
     assert not two.claim("c1")
     one.publish("c1", {"tool": "x"})
     assert two.wait("c1", timeout=1) == {"tool": "x"}
-    # A claim by a process that is gone: the waiter is told at once, and scans it itself.
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    (tmp_path / "c2.claim").write_text(dead.stdout.strip())
+    assert not two.claim("c1")  # done: nobody scans it again
+    # A claimant that died holding the lock: the system released it, the waiter takes over the chunk.
+    code = (
+        "import sys; from pytest_stillme.adapter.chunks import SharedChunks; from pathlib import Path; "
+        "assert SharedChunks(Path(sys.argv[1])).claim('c2')"
+    )
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True)
     assert two.wait("c2", timeout=30) is None
+    assert not one.claim("c2")  # the waiter holds it now, until it publishes
+    two.publish("c2", {"tool": "y"})
+    assert one.wait("c2", timeout=1) == {"tool": "y"}
     # A live claimant that never publishes: the wait ends at its timeout.
     assert one.claim("c3")
     assert two.wait("c3", timeout=0.2) is None

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .core.findings import Finding, Location, Rule, ScannerError, Severity
+from .notices import StillmeScanWarning, StillmeWarning
 
 if TYPE_CHECKING:
-    from .adapter.recording import record_error, record_finding
+    from .adapter.recording import record_error, record_finding, settings_of
 
 __all__ = [
     "Finding",
@@ -20,14 +21,17 @@ __all__ = [
     "Rule",
     "ScannerError",
     "Severity",
+    "StillmeScanWarning",
+    "StillmeWarning",
     "record_error",
     "record_finding",
+    "settings_of",
 ]
 __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("record_finding", "record_error"):
+    if name in ("record_finding", "record_error", "settings_of"):
         from .adapter import recording
 
         return getattr(recording, name)

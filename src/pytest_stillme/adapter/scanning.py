@@ -14,13 +14,12 @@ process scans, in as few tool runs as possible, every selected target whose
 result is not cached (pytest's cache, keyed on the file's content and the
 tool's identity: version plus effective configuration).  Under pytest-xdist
 the targets to scan are cut into a few chunks per worker (by size, in item
-order); a worker claims a chunk by creating a file in a folder the controller
-made for this session, scans it and publishes the result there, then claims
-the next.  Workers busy with tests join when they get there, so the scan is
+order); a worker claims a chunk by taking its lock (:mod:`.chunks`), scans it
+and publishes the result, then claims the next.  Workers busy with tests join when they get there, so the scan is
 shared whatever order xdist hands items out in, no file is scanned twice,
 and a worker's tool start-up cost is paid once per chunk, not per file.  A
-worker needing a chunk another worker claimed waits for its result (and scans
-it itself if that worker died).  New cache entries travel to the controller
+worker needing a chunk another worker holds waits for its lock (and scans it
+itself if that worker died: the system releases a dead process's lock).  New cache entries travel to the controller
 through ``workeroutput``; only the controller (or the single process) writes
 the cache.
 """
@@ -30,12 +29,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import json
 import math
-import os
 import shutil
 import tempfile
-import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -49,6 +45,7 @@ from ..core.findings import Finding, ScannerError
 from ..core.gate import Policy
 from ..core.redact import redact_text
 from ..core.shown import finding_line
+from ..notices import StillmeScanWarning
 from ..report.text import MAX_LISTED, findings_text
 from ..scanners.api import (
     Discovery,
@@ -60,6 +57,7 @@ from ..scanners.api import (
     ToolFailure,
     ToolIdentity,
 )
+from .chunks import LocalChunks, SharedChunks, split
 from .items import FindingsFailure, StillmeItem
 from .recording import note_tool, record_error, record_finding
 
@@ -81,10 +79,6 @@ WAIT_MARGIN = 60.0
 SCAN_STATE = pytest.StashKey["ScanState"]()
 
 
-class StillmeScanWarning(UserWarning):
-    """What a scanner says that does not make its scan incomplete (a stale database); users can filter it."""
-
-
 def cache_key(scanner: str) -> str:
     return f"stillme/scan-{scanner}"
 
@@ -102,91 +96,6 @@ def register(config: pytest.Config, settings: Settings) -> None:
             config.pluginmanager.register(ScanControllerPlugin(state), "stillme-scan-controller")
 
 
-# -- coordination of chunks between processes
-
-
-class _Local:
-    """One process: a chunk is claimed once and its result kept in memory."""
-
-    def __init__(self) -> None:
-        self.claimed: set[str] = set()
-        self.published: dict[str, dict[str, Any]] = {}
-
-    def claim(self, key: str) -> bool:
-        if key in self.claimed:
-            return False
-        self.claimed.add(key)
-        return True
-
-    def publish(self, key: str, payload: dict[str, Any]) -> None:
-        self.published[key] = payload
-
-    def wait(self, key: str, timeout: float) -> dict[str, Any] | None:
-        return self.published.get(key)
-
-
-class _SharedDir(_Local):
-    """xdist workers on one machine: claims are files created exclusively, results JSON files."""
-
-    def __init__(self, folder: Path) -> None:
-        super().__init__()
-        self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
-
-    def claim(self, key: str) -> bool:
-        try:
-            fd = os.open(self.folder / f"{key}.claim", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        except FileExistsError:
-            return False
-        with os.fdopen(fd, "w") as handle:
-            handle.write(str(os.getpid()))
-        self.claimed.add(key)
-        return True
-
-    def publish(self, key: str, payload: dict[str, Any]) -> None:
-        super().publish(key, payload)
-        tmp = self.folder / f"{key}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(payload), encoding="utf-8")
-        os.replace(tmp, self.folder / f"{key}.json")
-
-    def wait(self, key: str, timeout: float) -> dict[str, Any] | None:
-        """The chunk's result once published; ``None`` if its claimant died or the wait timed out."""
-        if key in self.published:
-            return self.published[key]
-        result = self.folder / f"{key}.json"
-        deadline = time.monotonic() + timeout
-        delay = 0.005
-        while True:
-            if result.exists():
-                try:
-                    payload: dict[str, Any] = json.loads(result.read_text(encoding="utf-8"))
-                except (OSError, ValueError):
-                    return None
-                return payload
-            if not _alive(self._claimant(key)) or time.monotonic() > deadline:
-                return None
-            time.sleep(delay)
-            delay = min(delay * 2, 0.1)
-
-    def _claimant(self, key: str) -> int:
-        try:
-            return int((self.folder / f"{key}.claim").read_text(encoding="utf-8") or 0)
-        except (OSError, ValueError):
-            return 0  # being written: treat as alive below
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0 or os.name != "posix":
-        return True  # unknown (or Windows, where signal 0 would kill): rely on the timeout
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
-
-
 # -- per-process state
 
 
@@ -201,7 +110,7 @@ class ScanState:
         self.new_entries: dict[str, dict[str, Any]] = {}
         workerinput: dict[str, Any] = getattr(config, "workerinput", {})
         shared = workerinput.get(SHARED_DIR_KEY)
-        self.coordinator: _Local = _SharedDir(Path(shared)) if shared else _Local()
+        self.coordinator: LocalChunks = SharedChunks(Path(shared)) if shared else LocalChunks()
         self.worker_count = int(workerinput.get("workercount", 1) or 1) if shared else 1
         worker_id = str(workerinput.get("workerid", "gw0"))
         self.worker_index = int(worker_id[2:]) if worker_id[2:].isdigit() else 0
@@ -383,7 +292,7 @@ class ScannerRun:
                         plan.cached[target.name] = SourceResult(target.name, findings, (), target.path)
                         continue
             todo.append(target)
-        self._chunk(plan, _split(todo, sizes, self._chunk_count(len(todo))))
+        self._chunk(plan, split(todo, sizes, self._chunk_count(len(todo))))
         return plan
 
     def _chunk_count(self, files: int) -> int:
@@ -493,22 +402,6 @@ class ScannerRun:
         self._work()
         results = [self._finish(chunk) for chunk in plan.chunks]
         return results, self.version(results)
-
-
-def _split(targets: Sequence[Target], sizes: dict[str, int], count: int) -> list[list[Target]]:
-    """``count`` runs of consecutive targets of about equal total size (item order is xdist's order)."""
-    if not targets:
-        return []
-    total = sum(max(sizes.get(t.name, 1), 1) for t in targets)
-    groups: list[list[Target]] = [[]]
-    filled = 0
-    for target in targets:
-        bound = total * len(groups) / count
-        if groups[-1] and filled >= bound and len(groups) < count:
-            groups.append([])
-        groups[-1].append(target)
-        filled += max(sizes.get(target.name, 1), 1)
-    return groups
 
 
 # -- items

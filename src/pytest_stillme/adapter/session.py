@@ -247,7 +247,13 @@ class GatePlugin:
         try:
             self.config.hook.pytest_stillme_verdict(config=self.config, verdict=verdict, ledger=self.state.ledger)
         except Exception as exc:  # another plugin's bug must not change the verdict
-            self.write_problems.append(f"a pytest_stillme_verdict hook failed: {type(exc).__name__}: {exc}")
+            import warnings
+
+            from ..notices import StillmeWarning
+
+            warnings.warn(
+                StillmeWarning(f"a pytest_stillme_verdict hook failed: {type(exc).__name__}: {exc}"), stacklevel=1
+            )
 
     def _with_write_check(self, verdict: Verdict, *, replace_last: bool = False) -> Verdict:
         """A failed report write fails the gate: a missing SARIF must not read as a clean one."""

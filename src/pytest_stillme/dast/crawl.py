@@ -254,8 +254,8 @@ def _form_request(
 
 
 def _sitemap_urls(body: bytes) -> list[str]:
-    from defusedxml import DefusedXmlException  # type: ignore[import-untyped]
-    from defusedxml.ElementTree import ParseError, fromstring  # type: ignore[import-untyped]
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import ParseError, fromstring
 
     try:
         root = fromstring(body, forbid_dtd=True)

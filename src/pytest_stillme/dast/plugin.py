@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..notices import StillmeDastWarning
+
 if TYPE_CHECKING:
     from ..scanners.api import ScannerRegistry
 
@@ -27,10 +29,6 @@ __all__ = ["PASSIVE", "TOOLS", "ZAP", "StillmeDastWarning"]
 ZAP = "zap"
 PASSIVE = "passive"
 TOOLS = (ZAP, PASSIVE)
-
-
-class StillmeDastWarning(UserWarning):
-    """Alerts of a rule set to WARN (zap-baseline's WARN-NEW); filter it like any warning."""
 
 
 def scanner_specs() -> tuple[Any, ...]:

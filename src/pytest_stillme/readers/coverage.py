@@ -125,15 +125,21 @@ def _one_line(exc: BaseException) -> str:
 def _from_xml(path: Path) -> Coverage:
     """Cobertura: coverage.py's total combines lines and branches, so recompute it from the counts."""
     source = str(path)
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import iterparse
+
     root: ET.Element | None = None
     try:
-        for event, elem in ET.iterparse(str(path), events=("start", "end")):
+        # defusedxml: a coverage report comes from another job; no DTD, no entities.
+        for event, elem in iterparse(str(path), events=("start", "end"), forbid_dtd=True):
             if root is None:
                 root = elem
             elif event == "end" and elem is not root:
                 elem.clear()  # keep memory flat on big reports; only the root's attributes matter
     except ET.ParseError as exc:
         return _bad(source, f"not well-formed XML ({exc})")
+    except DefusedXmlException as exc:
+        return _bad(source, f"refused: the XML declares {type(exc).__name__} (DTDs and entities are not read)")
     except OSError as exc:
         return _bad(source, f"cannot read: {exc.strerror or exc}")
     if root is None or root.tag != "coverage":

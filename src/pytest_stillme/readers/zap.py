@@ -266,8 +266,8 @@ def parse_zap_xml(
 ) -> ZapIngestResult:
     """Findings of ZAP's XML report; what is not one (or unsafe XML) is a :class:`ReportError`."""
     try:
-        from defusedxml import DefusedXmlException  # type: ignore[import-untyped]
-        from defusedxml.ElementTree import ParseError, fromstring  # type: ignore[import-untyped]
+        from defusedxml import DefusedXmlException
+        from defusedxml.ElementTree import ParseError, fromstring
     except ImportError:
         raise ReportError(
             source, "reading ZAP's XML report needs defusedxml: pip install 'pytest-stillme[dast]'"

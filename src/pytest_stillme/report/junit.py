@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from .atomic import atomic_writer
 
@@ -86,30 +86,30 @@ class _Suite:
     failed: list[str]
 
 
-def _etree() -> Any:
-    """The ElementTree module junitparser builds its elements with (lxml or the stdlib)."""
-    from junitparser import junitparser as jp
+def _parse(path: Path) -> tuple[Any, list[dict[str, str]]]:
+    """Parse one file into a junitparser ``JUnitXml``, and each suite's attributes as the file declares them.
 
-    return cast(Any, jp).etree
+    :class:`JUnitError` on any bad input.  The declared attributes are read from
+    defusedxml's own tree: junitparser recounts a suite's totals as soon as its
+    cases are walked (and a bare ``<testsuite>`` root's at once).
 
-
-def _parse(path: Path) -> Any:
-    """Parse one file into a junitparser ``JUnitXml``; :class:`JUnitError` on any bad input."""
+    JUnit files come from other jobs: defusedxml reads each first and refuses
+    a DTD, entities and external references, whatever XML library junitparser
+    then builds its elements with.
+    """
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import parse as safe_parse
     from junitparser import JUnitXml, JUnitXmlError
-
-    etree = _etree()
-
-    def parse(source: str) -> Any:
-        if etree.__name__.startswith("lxml"):
-            # No entity expansion and no network for files that come from elsewhere.
-            parser = etree.XMLParser(resolve_entities=False, no_network=True)
-            return etree.parse(source, parser)
-        return etree.parse(source)
 
     if not path.is_file():
         raise JUnitError(path, "no such file" if not path.exists() else "not a file")
     try:
-        xml = JUnitXml.fromfile(str(path), parse_func=parse)
+        root = safe_parse(str(path), forbid_dtd=True).getroot()
+        xml = JUnitXml.fromfile(str(path))
+    except DefusedXmlException as exc:
+        raise JUnitError(
+            path, f"refused: the XML declares {type(exc).__name__} (DTDs and entities are not read)"
+        ) from None
     except SyntaxError as exc:  # ElementTree's ParseError and lxml's XMLSyntaxError both are
         raise JUnitError(path, f"not XML ({exc})") from None
     except JUnitXmlError:
@@ -118,10 +118,11 @@ def _parse(path: Path) -> Any:
         raise JUnitError(path, f"cannot read: {exc.strerror or exc}") from None
     except ValueError as exc:  # e.g. an unknown encoding in the XML declaration
         raise JUnitError(path, f"not XML ({exc})") from None
-    return xml
+    suites = [root] if root.tag == "testsuite" else [e for e in root if e.tag == "testsuite"]
+    return xml, [dict(s.attrib) for s in suites]
 
 
-def _count(path: Path, suite: Any) -> tuple[JUnitTotals, list[str]]:
+def _count(path: Path, suite: Any, attrs: dict[str, str]) -> tuple[JUnitTotals, list[str]]:
     """Count a suite's cases (nested suites included) the way pytest counts them.
 
     A case that failed and then errored in teardown is one test, one failure
@@ -133,7 +134,9 @@ def _count(path: Path, suite: Any) -> tuple[JUnitTotals, list[str]]:
     counts: Counter[str] = Counter()
     failed: list[str] = []
     case_time = 0.0
+    declared = _declared(path, attrs)
     try:
+        declared_time = float(attrs["time"]) if attrs.get("time") not in (None, "") else None
         for case in suite:
             counts["tests"] += 1
             results = case.result
@@ -150,22 +153,21 @@ def _count(path: Path, suite: Any) -> tuple[JUnitTotals, list[str]]:
                 first_line = message.strip().splitlines()[0] if message.strip() else ""
                 failed.append(f"{name}: {first_line}" if first_line else name)
             case_time += case.time or 0.0
-        declared_time = suite.time if suite._elem.get("time") is not None else None
     except (TypeError, ValueError) as exc:  # a non-numeric time="..." and the like
         raise JUnitError(path, f"malformed JUnit attribute ({exc})") from None
     time = float(declared_time) if declared_time is not None else case_time
     if not counts["tests"]:
-        counts.update(_declared(path, suite))
+        counts.update(declared)
     return (
         JUnitTotals(counts["tests"], counts["failures"], counts["errors"], counts["skipped"], round(time, 3)),
         failed,
     )
 
 
-def _declared(path: Path, suite: Any) -> dict[str, int]:
+def _declared(path: Path, attrs: dict[str, str]) -> dict[str, int]:
     result: dict[str, int] = {}
     for key in ("tests", "failures", "errors", "skipped"):
-        raw = suite._elem.get(key)
+        raw = attrs.get(key)
         if raw in (None, ""):
             continue
         try:
@@ -184,9 +186,9 @@ def _load(paths: Sequence[str | os.PathLike[str]]) -> list[_Suite]:
         if key in seen:  # the same file twice would count every test twice
             continue
         seen.add(key)
-        xml = _parse(path)
-        for suite in xml:
-            totals, failed = _count(path, suite)
+        xml, declared = _parse(path)
+        for suite, attrs in zip(xml, declared, strict=False):
+            totals, failed = _count(path, suite, attrs)
             suites.append(_Suite(path, suite, totals, failed))
     return suites
 
@@ -235,35 +237,36 @@ def merge_junit(paths: Sequence[str | os.PathLike[str]], output: str | os.PathLi
     suite's totals and the root's are recomputed.  All inputs are read before
     the output is written, so the output may be one of the inputs.
     """
+    from junitparser import JUnitXml
+
     suites = _load(paths)
     labels = _labels(list(dict.fromkeys(s.source for s in suites)))
     names = Counter(s.suite.name or "" for s in suites)
-    etree = _etree()
-    root = etree.Element("testsuites")
+    merged = JUnitXml()
     total = JUnitTotals()
     for item in suites:
-        elem = item.suite._elem
-        name = item.suite.name or ""
+        suite = item.suite
+        name = suite.name or ""
         if names[name] > 1:
-            elem.set("name", f"{name} ({labels[item.source]})".strip())
+            suite.name = f"{name} ({labels[item.source]})".strip()
         totals = item.totals
-        elem.set("tests", str(totals.tests))
-        elem.set("failures", str(totals.failures))
-        elem.set("errors", str(totals.errors))
-        elem.set("skipped", str(totals.skipped))
-        elem.set("time", f"{totals.time:.3f}")
-        elem.tail = "\n"
-        root.append(elem)
+        # pytest's way of counting (see _count), which a producer's own attributes may not follow.
+        suite.tests, suite.failures, suite.errors, suite.skipped = (
+            totals.tests,
+            totals.failures,
+            totals.errors,
+            totals.skipped,
+        )
+        suite.time = round(totals.time, 3)
+        merged.add_testsuite(suite)
         total = total + totals
-    root.set("tests", str(total.tests))
-    root.set("failures", str(total.failures))
-    root.set("errors", str(total.errors))
-    root.set("skipped", str(total.skipped))
-    root.set("time", f"{total.time:.3f}")
-    root.text = "\n"
-    body = etree.tostring(root, encoding="unicode")
-    with atomic_writer(output) as handle:
-        handle.write('<?xml version="1.0" encoding="utf-8"?>\n')
-        handle.write(body)
-        handle.write("\n")
+    merged.tests, merged.failures, merged.errors, merged.skipped = (
+        total.tests,
+        total.failures,
+        total.errors,
+        total.skipped,
+    )
+    merged.time = round(total.time, 3)
+    with atomic_writer(output, "wb") as handle:
+        merged.write(handle)
     return total
