@@ -21,7 +21,6 @@ from hypothesis import strategies as st
 from jsonschema import Draft4Validator
 
 from pytest_stillme.core.findings import CATEGORIES, Finding, Location, Rule, ScannerError, Severity
-from pytest_stillme.report import sarif as sarif_module
 from pytest_stillme.report.sarif import MERGED_RUN_NAME, SCHEMA_URI, SarifStats, build_runs, write_sarif
 
 # --------------------------------------------------------------------------- helpers
@@ -682,7 +681,9 @@ def test_max_runs_small(tmp_path: Path) -> None:
 def test_a_failure_mid_write_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "out.sarif"
     path.write_text("previous report", encoding="utf-8")
-    real = sarif_module._encode
+    from pytest_stillme.report.sarif import limits as sarif_limits
+
+    real = sarif_limits._encode
 
     def exploding(obj: Any) -> str:
         text = real(obj)
@@ -690,7 +691,7 @@ def test_a_failure_mid_write_leaves_the_old_file(tmp_path: Path, monkeypatch: py
             raise RuntimeError("encoder crashed")
         return text
 
-    monkeypatch.setattr(sarif_module, "_encode", exploding)
+    monkeypatch.setattr(sarif_limits, "_encode", exploding)
     # The least severe result is encoded last: earlier chunks are already in the temporary file.
     findings = [*many(2000), finding(message="BOOM", severity="info", location=Location("z.py", 1))]
     with pytest.raises(RuntimeError, match="encoder crashed"):
