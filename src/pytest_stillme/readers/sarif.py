@@ -17,28 +17,26 @@ No pytest here.
 
 from __future__ import annotations
 
-import math
-import posixpath
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import unquote
 
 from ..core.findings import CATEGORIES, Finding, Location, Rule, ScannerError, Severity
 from .base import DEFAULT_MAX_BYTES, IngestResult, ReportError, load_json, read_bytes
 from .jsonpath import Invalid as _Invalid
 from .jsonpath import as_obj as _as_obj
 from .jsonpath import at as _at
-from .jsonpath import get_int as _get_int
 from .jsonpath import get_list as _list
 from .jsonpath import get_obj as _obj
 from .jsonpath import get_str as _str
 from .jsonpath import kind as _kind
 from .jsonpath import raise_invalid as _fail
-from .paths import file_uri_path, is_absolute, repo_path, root_spellings
+from .paths import root_spellings
+from .sarif_locations import Locator
+from .sarif_rules import _Component, _component, _find_rule, _fix, _message, _message_strings
+from .sarif_values import _LEVEL_SEVERITY, _bool, _int, _level, _precision, _score, _shown, _text
 
 __all__ = [
     "DEFAULT_TOOL_CATEGORIES",
@@ -103,21 +101,10 @@ DEFAULT_TOOL_CATEGORIES: Mapping[str, str] = MappingProxyType(
     }
 )
 
-_LEVEL_SEVERITY: Mapping[str, Severity] = MappingProxyType(
-    {"error": Severity.HIGH, "warning": Severity.MEDIUM, "note": Severity.LOW, "none": Severity.INFO}
-)
-_PRECISIONS = frozenset({"very-high", "high", "medium", "low"})
 #: Result kinds that say "checked and fine": not findings.
 _PASSING_KINDS = frozenset({"pass", "notApplicable"})
 #: Our own SARIF writer's fingerprint key: reading it back keeps fingerprints (and so suppressions) stable.
 STILLME_FINGERPRINT = "stillme/v1"
-_UNKNOWN_RULE = "unknown-rule"
-#: What Semgrep writes as the snippet when not logged in: useless as evidence.
-_PLACEHOLDER_SNIPPETS = frozenset({"requires login"})
-
-_CWE_TAG = re.compile(r"^(?:external/cwe/)?cwe[-_: ]?0*(\d{1,6})(?!\d)", re.IGNORECASE)
-_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{(\d{1,6})\}")
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")
 
 
 def read_sarif(
@@ -181,99 +168,6 @@ def _category_table(user: Mapping[str, str] | None, default: str) -> tuple[dict[
     return table, dict(DEFAULT_TOOL_CATEGORIES)
 
 
-def _shown(value: str, limit: int = 40) -> str:
-    """A value quoted for an error message, cut short: a report may hold megabytes in one string."""
-    return repr(value if len(value) <= limit else value[:limit] + "...")
-
-
-def _int(parent: dict[str, Any], key: str, where: str, minimum: int = 0) -> int | None:
-    value = _get_int(parent, key, where)
-    if value is not None and value < minimum:
-        _fail(_at(where, key), f"expected an integer >= {minimum}, got {value}")
-    return value
-
-
-def _bool(parent: dict[str, Any], key: str, where: str) -> bool | None:
-    value = parent.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, bool):
-        _fail(_at(where, key), f"expected true or false, got {_kind(value)}")
-    return value
-
-
-def _level(parent: dict[str, Any], key: str, where: str) -> str:
-    """A SARIF ``level``, or "" when absent."""
-    level = _str(parent, key, where)
-    if level and level.lower() not in _LEVEL_SEVERITY:
-        _fail(_at(where, key), f"unknown level {_shown(level)} (expected none, note, warning or error)")
-    return level.lower()
-
-
-def _text(parent: dict[str, Any], key: str, where: str) -> str:
-    """The text of a multiformat message (``text``, else ``markdown``)."""
-    message = _obj(parent, key, where)
-    if message is None:
-        return ""
-    at = _at(where, key)
-    return _str(message, "text", at) or _str(message, "markdown", at)
-
-
-def _score(props: dict[str, Any] | None, where: str) -> float | None:
-    """``security-severity``: a number or a numeric string, as GitHub reads it."""
-    if props is None:
-        return None
-    value = props.get("security-severity")
-    at = _at(where, "security-severity")
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        _fail(at, f"not a number: got {_kind(value)}")
-    try:
-        score = float(value)
-    except (ValueError, OverflowError):
-        score = math.nan
-    if not math.isfinite(score):
-        _fail(at, f"not a number: {_shown(value) if isinstance(value, str) else 'out of range'}")
-    return score
-
-
-def _format(template: str, arguments: list[str]) -> str:
-    """SARIF's ``{0}`` placeholders, with ``{{``/``}}`` for literal braces; unknown ones stay."""
-    if not arguments:
-        return template
-
-    def sub(match: re.Match[str]) -> str:
-        token = match.group(0)
-        if token in ("{{", "}}"):
-            return token[0]
-        index = int(match.group(1))
-        return arguments[index] if index < len(arguments) else token
-
-    return _PLACEHOLDER.sub(sub, template)
-
-
-@dataclass(frozen=True)
-class _RuleInfo:
-    """A reportingDescriptor as far as findings need it."""
-
-    rule: Rule
-    level: str
-    score: float | None
-    confidence: str
-    message_strings: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class _Component:
-    """The driver or an extension: a name, a guid and the rules it defines."""
-
-    name: str
-    guid: str
-    rules: tuple[_RuleInfo, ...]
-    by_id: Mapping[str, _RuleInfo]
-
-
 class _Parser:
     """One report: holds the per-file occurrence counts that keep identical findings apart."""
 
@@ -289,11 +183,10 @@ class _Parser:
         self.suppressed: list[Finding] = []
         self.source = source
         self.roots = roots
+        self.locator = Locator(roots)
         self.categories = categories
         self.default_category = default
         self.occurrences: dict[str, int] = {}
-        #: Where the current run's artifacts are, for errors about an artifact a location points to.
-        self.artifacts_at = "artifacts"
 
     def parse(self, data: Any) -> IngestResult:
         if not isinstance(data, dict):
@@ -359,11 +252,11 @@ class _Parser:
         elif version or name not in tools:
             tools[name] = version
 
-        components = [self._component(driver, driver_at)]
+        components = [_component(driver, driver_at)]
         for index, extension in enumerate(_list(tool, "extensions", tool_at)):
             at = f"{tool_at}.extensions[{index}]"
-            components.append(self._component(_as_obj(extension, at), at))
-        global_strings = self._message_strings(driver, "globalMessageStrings", driver_at)
+            components.append(_component(_as_obj(extension, at), at))
+        global_strings = _message_strings(driver, "globalMessageStrings", driver_at)
 
         errors.extend(self._run_errors(run, where, name))
         if run.get("results") is None:
@@ -381,9 +274,9 @@ class _Parser:
 
         props = _obj(run, "properties", where)
         categories = {tool_name: self._category(tool_name, props) for tool_name in (name, *merged)}
-        bases = self._bases(run, where)
+        bases = self.locator.bases(run, where)
         artifacts = _list(run, "artifacts", where)
-        self.artifacts_at = _at(where, "artifacts")
+        self.locator.artifacts_at = _at(where, "artifacts")
         for index, result in enumerate(_list(run, "results", where)):
             at = f"{where}.results[{index}]"
             finding = self._result(
@@ -458,126 +351,7 @@ class _Parser:
                 return table[max(matches, key=len)]
         return self.default_category
 
-    def _bases(self, run: dict[str, Any], where: str) -> dict[str, tuple[str, str]]:
-        """``originalUriBaseIds``: id -> (uri, parent id)."""
-        at = _at(where, "originalUriBaseIds")
-        table = _obj(run, "originalUriBaseIds", where)
-        bases: dict[str, tuple[str, str]] = {}
-        for key, value in (table or {}).items():
-            entry = _as_obj(value, _at(at, key)) if value is not None else {}
-            bases[key] = (_str(entry, "uri", _at(at, key)), _str(entry, "uriBaseId", _at(at, key)))
-        return bases
-
     # -- rules --------------------------------------------------------------
-
-    def _component(self, component: dict[str, Any], where: str) -> _Component:
-        rules: list[_RuleInfo] = []
-        by_id: dict[str, _RuleInfo] = {}
-        for index, descriptor in enumerate(_list(component, "rules", where)):
-            at = f"{where}.rules[{index}]"
-            info = self._rule(_as_obj(descriptor, at), at)
-            rules.append(info)
-            by_id.setdefault(info.rule.id, info)
-        return _Component(
-            name=_str(component, "name", where),
-            guid=_str(component, "guid", where),
-            rules=tuple(rules),
-            by_id=by_id,
-        )
-
-    def _rule(self, descriptor: dict[str, Any], where: str) -> _RuleInfo:
-        ident = _str(descriptor, "id", where)
-        if not ident:
-            _fail(_at(where, "id"), "missing (every rule needs an id)")
-        props = _obj(descriptor, "properties", where)
-        props_at = _at(where, "properties")
-        cwe: list[int] = []
-        tags: list[str] = []
-        for index, tag in enumerate(_list(props or {}, "tags", props_at)):
-            if not isinstance(tag, str):
-                _fail(f"{props_at}.tags[{index}]", f"expected a string, got {_kind(tag)}")
-            match = _CWE_TAG.match(tag.strip())
-            if match:
-                number = int(match.group(1))
-                if number and number not in cwe:
-                    cwe.append(number)
-            elif tag not in tags:
-                tags.append(tag)
-        config = _obj(descriptor, "defaultConfiguration", where)
-        level = _level(config, "level", _at(where, "defaultConfiguration")) if config else ""
-        return _RuleInfo(
-            rule=Rule(
-                id=ident,
-                name=_str(descriptor, "name", where),
-                short_description=_text(descriptor, "shortDescription", where),
-                full_description=_text(descriptor, "fullDescription", where),
-                help=_text(descriptor, "help", where),
-                help_uri=_str(descriptor, "helpUri", where),
-                cwe=tuple(cwe),
-                tags=tuple(tags),
-            ),
-            level=level,
-            score=_score(props, props_at),
-            confidence=_precision((props or {}).get("precision")),
-            message_strings=self._message_strings(descriptor, "messageStrings", where),
-        )
-
-    def _message_strings(self, parent: dict[str, Any], key: str, where: str) -> dict[str, str]:
-        table = _obj(parent, key, where)
-        at = _at(where, key)
-        strings: dict[str, str] = {}
-        for ident, message in (table or {}).items():
-            if message is None:
-                continue
-            entry = _as_obj(message, _at(at, ident))
-            strings[ident] = _str(entry, "text", _at(at, ident)) or _str(entry, "markdown", _at(at, ident))
-        return strings
-
-    def _find_rule(
-        self, result: dict[str, Any], where: str, components: list[_Component]
-    ) -> tuple[str, _RuleInfo | None]:
-        """The rule id and descriptor: by index when it agrees with the id, else by id anywhere."""
-        rule_id = _str(result, "ruleId", where)
-        index = _int(result, "ruleIndex", where, minimum=-1)
-        index_at = _at(where, "ruleIndex")
-        component: _Component | None = components[0]
-        reference = _obj(result, "rule", where)
-        if reference is not None:
-            ref_at = _at(where, "rule")
-            rule_id = rule_id or _str(reference, "id", ref_at)
-            ref_index = _int(reference, "index", ref_at, minimum=-1)
-            if ref_index is not None and ref_index >= 0:
-                index, index_at = ref_index, _at(ref_at, "index")
-            tool_ref = _obj(reference, "toolComponent", ref_at)
-            if tool_ref is not None:
-                component = self._resolve_component(tool_ref, _at(ref_at, "toolComponent"), components)
-        if component is not None and index is not None and 0 <= index < len(component.rules):
-            info = component.rules[index]
-            if not rule_id or info.rule.id == rule_id:
-                return info.rule.id, info
-        if rule_id:
-            searched = ([component] if component is not None else []) + components
-            for candidate in searched:
-                found = candidate.by_id.get(rule_id)
-                if found is not None:
-                    return rule_id, found
-            return rule_id, None
-        if component is not None and index is not None and index >= len(component.rules):
-            _fail(index_at, f"{index} is out of range ({len(component.rules)} rules) and the result has no ruleId")
-        return _UNKNOWN_RULE, None
-
-    @staticmethod
-    def _resolve_component(reference: dict[str, Any], where: str, components: list[_Component]) -> _Component | None:
-        """A toolComponentReference: ``index`` counts extensions; ``name``/``guid`` match any component."""
-        index = _int(reference, "index", where, minimum=-1)
-        if index is not None and 0 <= index < len(components) - 1:
-            return components[index + 1]
-        guid = _str(reference, "guid", where)
-        name = _str(reference, "name", where)
-        for component in components:
-            if (guid and component.guid == guid) or (name and component.name == name):
-                return component
-        return None
 
     # -- results ------------------------------------------------------------
 
@@ -600,7 +374,7 @@ class _Parser:
         kind = _str(result, "kind", where)
         if kind in _PASSING_KINDS:
             return None
-        rule_id, info = self._find_rule(result, where, components)
+        rule_id, info = _find_rule(result, where, components)
         props = _obj(result, "properties", where)
         props_at = _at(where, "properties")
 
@@ -616,9 +390,9 @@ class _Parser:
             severity = Severity.UNKNOWN  # stillme's own SARIF: a severity nobody knew stays unknown
 
         rule = info.rule if info is not None else Rule(id=rule_id)
-        message = self._message(result, where, info, global_strings) or rule.short_description
+        message = _message(result, where, info, global_strings) or rule.short_description
         message = message or rule.full_description or rule.name or rule.id
-        location, evidence = self._location(result, where, bases, artifacts)
+        location, evidence = self.locator.location(result, where, bases, artifacts)
         location = _with_properties(location, props)
         bag = props or {}
         owner = bag.get("tool")
@@ -636,7 +410,7 @@ class _Parser:
             message=message,
             location=location,
             evidence=evidence or _bag_text(bag, "evidence"),
-            fix=self._fix(result, where) or _bag_text(bag, "fix").strip(),
+            fix=_fix(result, where) or _bag_text(bag, "fix").strip(),
             confidence=_precision(bag.get("precision"))
             or _precision(bag.get("confidence"))
             or (info.confidence if info else ""),
@@ -681,106 +455,6 @@ class _Parser:
                 return _str(table, STILLME_FINGERPRINT, _at(where, key)).strip()
         return ""
 
-    @staticmethod
-    def _message(result: dict[str, Any], where: str, info: _RuleInfo | None, global_strings: Mapping[str, str]) -> str:
-        message = _obj(result, "message", where)
-        if message is None:
-            return ""
-        at = _at(where, "message")
-        arguments: list[str] = []
-        for index, argument in enumerate(_list(message, "arguments", at)):
-            if not isinstance(argument, str):
-                _fail(f"{at}.arguments[{index}]", f"expected a string, got {_kind(argument)}")
-            arguments.append(argument)
-        text = _str(message, "text", at) or _str(message, "markdown", at)
-        if not text:
-            ident = _str(message, "id", at)
-            if ident:
-                text = (info.message_strings.get(ident, "") if info else "") or global_strings.get(ident, "")
-        return _format(text, arguments).strip()
-
-    @staticmethod
-    def _fix(result: dict[str, Any], where: str) -> str:
-        for index, fix in enumerate(_list(result, "fixes", where)):
-            at = f"{_at(where, 'fixes')}[{index}]"
-            text = _text(_as_obj(fix, at), "description", at).strip()
-            if text:
-                return text
-        return ""
-
-    def _location(
-        self, result: dict[str, Any], where: str, bases: dict[str, tuple[str, str]], artifacts: list[Any]
-    ) -> tuple[Location, str]:
-        """The first location's file and region, and its snippet as evidence."""
-        locations = _list(result, "locations", where)
-        if not locations:
-            return Location(), ""
-        at = f"{_at(where, 'locations')}[0]"
-        physical = _obj(_as_obj(locations[0], at), "physicalLocation", at)
-        if physical is None:
-            return Location(), ""
-        at = _at(at, "physicalLocation")
-        path = url = ""
-        artifact = _obj(physical, "artifactLocation", at)
-        if artifact is not None:
-            path, url = self._artifact(artifact, _at(at, "artifactLocation"), bases, artifacts)
-        line = column = end_line = 0
-        evidence = ""
-        region = _obj(physical, "region", at)
-        if region is not None:
-            region_at = _at(at, "region")
-            line = _int(region, "startLine", region_at) or 0
-            column = _int(region, "startColumn", region_at) or 0
-            end_line = _int(region, "endLine", region_at) or 0
-            snippet = _obj(region, "snippet", region_at)
-            if snippet is not None:
-                evidence = _str(snippet, "text", _at(region_at, "snippet"))
-                if evidence.strip() in _PLACEHOLDER_SNIPPETS:
-                    evidence = ""
-        return Location(path=path, line=line, column=column, end_line=end_line, url=url), evidence
-
-    def _artifact(
-        self, artifact: dict[str, Any], where: str, bases: dict[str, tuple[str, str]], artifacts: list[Any]
-    ) -> tuple[str, str]:
-        """(path, url): a repository-relative path when possible; http(s) URIs are URLs."""
-        uri = _str(artifact, "uri", where)
-        base_id = _str(artifact, "uriBaseId", where)
-        index = _int(artifact, "index", where, minimum=-1)
-        if not uri and index is not None and 0 <= index < len(artifacts):
-            # The location only points into run.artifacts: take the uri from there.
-            at = f"{self.artifacts_at}[{index}]"
-            entry = _obj(_as_obj(artifacts[index], at), "location", at)
-            if entry is not None:
-                uri = _str(entry, "uri", _at(at, "location"))
-                base_id = base_id or _str(entry, "uriBaseId", _at(at, "location"))
-        if not uri.strip():
-            return "", ""
-        return self._to_path(uri.strip(), base_id, bases)
-
-    def _to_path(self, uri: str, base_id: str, bases: dict[str, tuple[str, str]]) -> tuple[str, str]:
-        relative = _SCHEME.match(uri) is None and not is_absolute(uri)
-        resolved = uri
-        if relative and base_id:
-            base = _resolve_base(base_id, bases)
-            if base:
-                resolved = _join(base, uri)
-        scheme = _SCHEME.match(resolved)
-        if scheme is not None:
-            name = scheme.group(1).lower()
-            if name in ("http", "https"):
-                return "", resolved
-            if name != "file":
-                return resolved.replace("\\", "/"), ""  # e.g. a package URL: keep it, it is all we know
-            path = file_uri_path(resolved)
-        else:
-            path = unquote(resolved)
-        found = repo_path(path, self.roots)
-        if is_absolute(found) and relative:
-            # The base is some other machine's checkout: the uri is relative to the
-            # project there, which is the best guess for the project here too.
-            return _clean(unquote(uri).replace("\\", "/")), ""
-        return found, ""
-
 
 def _merged_tools(props: dict[str, Any] | None) -> tuple[str, ...]:
     """The tools our own writer folded into this run (``driver.properties.tools``), if it is such a run."""
@@ -788,14 +462,6 @@ def _merged_tools(props: dict[str, Any] | None) -> tuple[str, ...]:
     if not isinstance(names, list):
         return ()
     return tuple(dict.fromkeys(n.strip() for n in names if isinstance(n, str) and n.strip()))
-
-
-def _precision(value: Any) -> str:
-    """A SARIF precision (``very-high``, ``high``, ``medium``, ``low``) from a property, or ""."""
-    if not isinstance(value, str):
-        return ""
-    text = value.strip().lower().replace(" ", "-").replace("_", "-")
-    return text if text in _PRECISIONS else ""
 
 
 def _bag_text(bag: dict[str, Any], key: str) -> str:
@@ -822,38 +488,6 @@ def _with_properties(location: Location, props: dict[str, Any] | None) -> Locati
         if isinstance((value := props.get(key)), str) and value.strip()
     }
     return replace(location, **extra) if extra else location
-
-
-def _join(base: str, uri: str) -> str:
-    return base if not uri else (base if base.endswith(("/", "\\")) else base + "/") + uri
-
-
-def _resolve_base(base_id: str, bases: dict[str, tuple[str, str]]) -> str:
-    """A uriBaseId to its base, following parents (it may stay relative); "" when unknown or cyclic."""
-    parts: list[str] = []
-    seen: set[str] = set()
-    current = base_id
-    while current:
-        if current in seen or current not in bases:
-            return ""
-        seen.add(current)
-        uri, parent = bases[current]
-        if not uri:
-            return ""  # SARIF: a base without a uri is one the tool did not know
-        parts.append(uri)
-        if _SCHEME.match(uri) or is_absolute(uri):
-            break
-        current = parent
-    resolved = parts.pop()
-    while parts:
-        resolved = _join(resolved, parts.pop())
-    return resolved
-
-
-def _clean(path: str) -> str:
-    """A relative POSIX path without ``./`` and ``//`` noise."""
-    normal = posixpath.normpath(path) if path else ""
-    return "" if normal == "." else normal
 
 
 #: Where stillme's SARIF writer keeps a ScannerError's fields (report/sarif.py ERROR_PROPERTY).
