@@ -1,28 +1,4 @@
-"""Scanners as pytest items: ``path::bandit`` for each scanned file, ``stillme::bandit`` for the run.
-
-``--stillme-scan NAME`` (or ``scan = [...]``) adds, for each scanner registered
-through ``pytest_stillme_register`` (:mod:`pytest_stillme.scanners.api`), one item per target its
-``discover`` found (cheap: no scan at collection) and one status item.  Items
-are added before pytest's own ``-k``/``-m`` deselection, so both apply.  A
-file item fails with its findings as plain text when one would fail the gate,
-or when the tool could not read that file; the status item fails when the
-tool could not run at all, or could not scan something.  Findings travel on
-the items' reports, like any test's.
-
-Scanning is lazy and batched: the first item of a scanner that runs in a
-process scans, in as few tool runs as possible, every selected target whose
-result is not cached (pytest's cache, keyed on the file's content and the
-tool's identity: version plus effective configuration).  Under pytest-xdist
-the targets to scan are cut into a few chunks per worker (by size, in item
-order); a worker claims a chunk by taking its lock (:mod:`.chunks`), scans it
-and publishes the result, then claims the next.  Workers busy with tests join when they get there, so the scan is
-shared whatever order xdist hands items out in, no file is scanned twice,
-and a worker's tool start-up cost is paid once per chunk, not per file.  A
-worker needing a chunk another worker holds waits for its lock (and scans it
-itself if that worker died: the system releases a dead process's lock).  New cache entries travel to the controller
-through ``workeroutput``; only the controller (or the single process) writes
-the cache.
-"""
+"""One scanner in one process: discovery at collection, then a lazy scan in chunks, cached per file."""
 
 from __future__ import annotations
 
@@ -30,9 +6,6 @@ import contextlib
 import functools
 import hashlib
 import math
-import shutil
-import tempfile
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,14 +13,10 @@ from typing import Any
 
 import pytest
 
-from ..core.config import Settings
-from ..core.findings import Finding, ScannerError
-from ..core.gate import Policy
-from ..core.redact import redact_text
-from ..core.shown import finding_line
-from ..notices import StillmeScanWarning
-from ..report.text import MAX_LISTED, findings_text
-from ..scanners.api import (
+from ...core.config import Settings
+from ...core.findings import Finding, ScannerError
+from ...core.gate import Policy
+from ...scanners.api import (
     Discovery,
     ScannerSpec,
     ScanRequest,
@@ -57,46 +26,35 @@ from ..scanners.api import (
     ToolFailure,
     ToolIdentity,
 )
-from .chunks import LocalChunks, SharedChunks, split
-from .items import FindingsFailure, StillmeItem
-from .recording import note_tool, record_error, record_finding
-
-__all__ = ["ScanItem", "ScanStatusItem", "StillmeScanWarning", "register"]
+from ..chunks import LocalChunks, SharedChunks, split
 
 #: workerinput key: the folder where workers claim and publish chunks.
 SHARED_DIR_KEY = "stillme_scan_dir"
+
+
 #: workeroutput key: new cache entries, per scanner.
 WORKER_CACHE_KEY = "stillme_scan_cache"
+
+
 CACHE_FORMAT = 2
+
+
 #: Chunks per xdist worker.  More would balance workers that reach the scanner items at different
 #: times, at the price of one more tool start-up each (Bandit: about 0.3 s); a worker that arrives
 #: late finds its chunk already taken and simply waits.
 CHUNKS_PER_WORKER = 1
+
+
 #: No chunk smaller than this many files: below it a tool's start-up dominates.
 MIN_CHUNK = 16
+
+
 #: How long a worker waits for another's chunk beyond the tool's own timeout.
 WAIT_MARGIN = 60.0
-SCAN_STATE = pytest.StashKey["ScanState"]()
 
 
 def cache_key(scanner: str) -> str:
     return f"stillme/scan-{scanner}"
-
-
-def register(config: pytest.Config, settings: Settings) -> None:
-    """Set up scanning for this process: collection everywhere, cache and xdist plumbing by role."""
-    state = ScanState(config, settings)
-    config.stash[SCAN_STATE] = state
-    config.pluginmanager.register(ScanCollectionPlugin(state), "stillme-scan")
-    if hasattr(config, "workerinput"):
-        config.pluginmanager.register(ScanWorkerPlugin(state), "stillme-scan-worker")
-    else:
-        config.pluginmanager.register(ScanCachePlugin(state), "stillme-scan-cache")
-        if config.pluginmanager.hasplugin("xdist"):
-            config.pluginmanager.register(ScanControllerPlugin(state), "stillme-scan-controller")
-
-
-# -- per-process state
 
 
 class ScanState:
@@ -168,7 +126,7 @@ def _request(settings: Settings, spec: ScannerSpec) -> tuple[ScanRequest, tuple[
     options = settings.table(spec.name)
     if not spec.needs_target:
         return ScanRequest(root=settings.root, options=options), ()
-    from ..service import TargetError, parse_target
+    from ...service import TargetError, parse_target
 
     raw = settings.get("target")
     if not raw:
@@ -242,7 +200,8 @@ class ScannerRun:
 
     def _selected(self) -> list[Target]:
         items = self.session.items if self.session is not None else []
-        return [i.target for i in items if isinstance(i, ScanItem) and i.scan is self]
+        # Items of this run only (ScanItem; its status item has no target).
+        return [i.target for i in items if getattr(i, "scan", None) is self and hasattr(i, "target")]
 
     def _make_plan(self) -> _Plan:
         if self.setup_errors:
@@ -402,228 +361,3 @@ class ScannerRun:
         self._work()
         results = [self._finish(chunk) for chunk in plan.chunks]
         return results, self.version(results)
-
-
-# -- items
-
-
-class ScanItem(StillmeItem):
-    """One target (usually a file) of one scanner: ``src/app/run.py::bandit``."""
-
-    def __init__(self, *, scan: ScannerRun, target: Target, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.scan = scan
-        self.target = target
-        self.add_marker(scan.mark)
-        self.stillme_source = scan.tool
-        self.stillme_asked_by = scan.asked_by
-
-    def reportinfo(self) -> tuple[Path | str, int | None, str]:
-        # Not the node id: pytest would print the dots of a domain that ends it as "::"
-        # ("app/__init__::py::bandit"); this one heads the failure section instead.
-        return self.path, None, f"{self.target.name} ({self.scan.tool})"
-
-    def run_source(self) -> None:
-        outcome = self.scan.outcome(self.target)
-        if not self.scan.noted:
-            # Once per process is enough for the SARIF run of the tool: it rides on this item's
-            # report to the controller, as the status item's note does.
-            note_tool(self, self.scan.tool, outcome.version)
-            self.scan.noted = outcome.source is not None
-        for error in outcome.run_errors:
-            record_error(self.config, error, self)
-        if outcome.source is None:
-            text = "\n".join(e.describe() for e in outcome.run_errors)
-            raise FindingsFailure(f"{self.target.name}: not scanned, {self.scan.tool} did not run:\n{text}")
-        source = outcome.source
-        for finding in source.findings:
-            record_finding(self.config, finding, self)
-        for error in source.errors:
-            record_error(self.config, error, self)
-        problems = []
-        errors = _unique([*source.errors, *outcome.run_errors])
-        if errors:
-            problems.append("not scanned:\n" + "\n".join(f"  {e.describe()}" for e in errors))
-        blocking, below = _split_blocking(self.scan.state.policy, source.findings)
-        if blocking:
-            limit = self.scan.state.policy.threshold(self.scan.spec.category)
-            problems.append(
-                f"{len(blocking)} {self.scan.tool} finding(s) at or above the gate's threshold "
-                f"({self.scan.spec.category} >= {limit.label if limit else 'off'}):\n"
-                + findings_text(blocking, in_file=True)
-            )
-            if below:
-                problems.append(
-                    "also found, below the threshold:\n" + findings_text(below, detailed=False, in_file=True)
-                )
-        if problems:
-            raise FindingsFailure(f"{self.target.name}:\n" + "\n".join(problems))
-
-
-def _split_blocking(policy: Policy, findings: Sequence[Finding]) -> tuple[list[Finding], list[Finding]]:
-    blocking: list[Finding] = []
-    below: list[Finding] = []
-    for finding in findings:
-        if policy.suppression_for(finding) is not None:
-            continue
-        (blocking if policy.blocks(finding) else below).append(finding)
-    key = lambda f: (f.location.line, f.rule.id)  # noqa: E731 - a sort key
-    return sorted(blocking, key=key), sorted(below, key=key)
-
-
-class ScanStatusItem(StillmeItem):
-    """``stillme::bandit``: fails when the tool could not run, or could not scan some of its targets."""
-
-    def __init__(self, *, scan: ScannerRun, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.scan = scan
-        self.add_marker(scan.mark)
-        self.stillme_source = scan.tool
-        self.stillme_asked_by = scan.asked_by
-
-    def reportinfo(self) -> tuple[Path | str, int | None, str]:
-        return self.path, None, self.nodeid
-
-    def run_source(self) -> None:
-        scan = self.scan
-        results, version = scan.complete()
-        note_tool(self, scan.tool, version)
-        plan = scan.plan()
-        discovered = {t.name for t in scan.discovery.targets}
-        run_errors = [*scan.discovery.errors, *plan.errors, *(e for r in results for e in r.errors)]
-        file_errors: list[ScannerError] = []
-        #: Errors of targets that have items of their own: those items record and show them; counted here.
-        shown_elsewhere = sum(1 for name in plan.unreadable if name in discovered)
-        others: list[Finding] = []
-        for result in results:
-            for source in result.sources:
-                if source.source in discovered:
-                    shown_elsewhere += bool(source.errors)
-                else:
-                    # Not an item of its own (another file the tool reported on, or a scanner without
-                    # per-target items): this item carries it.
-                    file_errors.extend(source.errors)
-                    others.extend(source.findings)
-        for error in run_errors + file_errors:
-            record_error(self.config, error, self)
-        for message in dict.fromkeys(w for r in results for w in r.warnings):
-            warnings.warn(StillmeScanWarning(f"{scan.tool}: {message}"), stacklevel=1)
-        for finding in others:
-            record_finding(self.config, finding, self)
-        problems = []
-        if run_errors:
-            problems.append(
-                f"{scan.tool} failed:\n" + "\n".join(f"  {redact_text(e.describe())}" for e in _unique(run_errors))
-            )
-        if file_errors:
-            problems.append(
-                f"{scan.tool} could not scan {len({e.target for e in file_errors})} file(s):\n"
-                + "\n".join(f"  {redact_text(e.describe())}" for e in _unique(file_errors))
-            )
-        if shown_elsewhere:
-            problems.append(f"{scan.tool} could not scan {shown_elsewhere} of its targets: see their items")
-        blocking, _ = _split_blocking(scan.state.policy, others)
-        if blocking:
-            problems.append(
-                f"{len(blocking)} finding(s) at or above the gate's threshold outside the collected files:\n"
-                + "\n".join(f"  {finding_line(f)}" for f in blocking[:MAX_LISTED])
-                + (f"\n  ... and {len(blocking) - MAX_LISTED} more" if len(blocking) > MAX_LISTED else "")
-            )
-        if problems:
-            summary = scan.discovery.summary or scan.tool
-            raise FindingsFailure(f"{summary} ({version or 'version unknown'}):\n" + "\n".join(problems))
-
-
-def _unique(errors: Sequence[ScannerError]) -> list[ScannerError]:
-    return list(dict.fromkeys(errors))
-
-
-# -- plugins
-
-
-class ScanCollectionPlugin:
-    """Adds each scanner's items; before ``-k``/``-m`` deselection, so both apply to them."""
-
-    def __init__(self, state: ScanState) -> None:
-        self.state = state
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_collection_modifyitems(self, session: pytest.Session, items: list[pytest.Item]) -> None:
-        from .compat import report_collected
-        from .options import registry_of
-
-        root = self.state.settings.root
-        scanners = registry_of(session.config).scanners
-        added: list[pytest.Item] = []
-        for name in self.state.settings.scan:
-            spec = scanners[name]
-            scan = ScannerRun(self.state, spec)
-            scan.session = session
-            self.state.runs[name] = scan
-            for target in scan.discover().targets:
-                path = root / target.path if target.path else session.path
-                name = f"{target.name}::{spec.name}"
-                # An explicit node id: a child of the session would otherwise get "::" in front.
-                added.append(ScanItem.from_parent(session, name=name, nodeid=name, path=path, scan=scan, target=target))
-            status = f"stillme::{spec.name}"
-            added.append(ScanStatusItem.from_parent(session, name=status, nodeid=status, scan=scan))
-        items.extend(added)
-        report_collected(session, added)
-
-
-class ScanWorkerPlugin:
-    """On an xdist worker: hand the cache entries made here to the controller."""
-
-    def __init__(self, state: ScanState) -> None:
-        self.state = state
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self) -> None:
-        workeroutput: dict[str, Any] = self.state.config.workeroutput  # type: ignore[attr-defined]
-        workeroutput[WORKER_CACHE_KEY] = self.state.new_entries
-
-
-class ScanControllerPlugin:
-    """On the xdist controller: the folder workers share chunks in, and their cache entries."""
-
-    def __init__(self, state: ScanState) -> None:
-        self.state = state
-        self.folder: str | None = None
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_configure_node(self, node: Any) -> None:
-        if self.folder is None:
-            self.folder = tempfile.mkdtemp(prefix="stillme-scan-")
-        node.workerinput[SHARED_DIR_KEY] = self.folder
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_testnodedown(self, node: Any, error: Any) -> None:
-        output = getattr(node, "workeroutput", None) or {}
-        for scanner, entries in (output.get(WORKER_CACHE_KEY) or {}).items():
-            if isinstance(entries, dict):
-                self.state.new_entries.setdefault(scanner, {}).update(entries)
-
-    def pytest_unconfigure(self) -> None:
-        if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
-
-
-class ScanCachePlugin:
-    """In the controller or the single process: write what was scanned to pytest's cache."""
-
-    def __init__(self, state: ScanState) -> None:
-        self.state = state
-
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        cache = getattr(self.state.config, "cache", None)
-        if cache is None:
-            return
-        root = self.state.settings.root
-        for scanner, new in self.state.new_entries.items():
-            if not new:
-                continue
-            entries = dict(self.state.stored_entries(scanner))
-            entries.update(new)
-            # Files that are gone would only grow the cache.
-            entries = {name: entry for name, entry in entries.items() if (root / name).is_file()}
-            cache.set(cache_key(scanner), {"format": CACHE_FORMAT, "entries": entries})
