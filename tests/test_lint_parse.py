@@ -12,7 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_stillme.core.findings import Severity
-from pytest_stillme.scanners.lint.tools import LintOutputError, parse_mypy_output, parse_ruff_json
+from pytest_stillme.scanners.lint.common import LintOutputError
+from pytest_stillme.scanners.lint.mypy import parse_mypy_output
+from pytest_stillme.scanners.lint.ruff import parse_ruff_json
 
 
 def ruff_item(**changes: Any) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """ruff and mypy as pytest items: ``--stillme-scan ruff``, ``--stillme-scan mypy`` (category lint).
 
 This module only declares the scanners (cheap to import at start-up); the work
-is in :mod:`.tools`, imported when an item first runs.
+is in :mod:`.ruff` and :mod:`.mypy`, imported when an item first runs.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ __all__ = ["MYPY", "RUFF"]
 RUFF = ScannerSpec(
     "ruff",
     "lint",
-    run="pytest_stillme.scanners.lint.tools:run_ruff",
-    discover="pytest_stillme.scanners.lint.tools:discover_ruff",
+    run="pytest_stillme.scanners.lint.ruff:run_ruff",
+    discover="pytest_stillme.scanners.lint.ruff:discover_ruff",
     per_file=True,
     description="ruff check and ruff format --check, one item per file (category lint)",
     settings=(
@@ -30,8 +30,8 @@ RUFF = ScannerSpec(
 MYPY = ScannerSpec(
     "mypy",
     "lint",
-    run="pytest_stillme.scanners.lint.tools:run_mypy",
-    discover="pytest_stillme.scanners.lint.tools:discover_mypy",
+    run="pytest_stillme.scanners.lint.mypy:run_mypy",
+    discover="pytest_stillme.scanners.lint.mypy:discover_mypy",
     description="mypy over the whole program, one item per file (category lint)",
     settings=(
         Setting("mypy.paths", s.paths, (), "files or folders mypy checks (default: mypy's files, else packages)"),

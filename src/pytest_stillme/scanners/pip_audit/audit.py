@@ -27,21 +27,17 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-import json
 import os
 import re
-import signal
-import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
 
 from ...core.findings import Location, ScannerError, Severity
 from ...readers.osv import Advisory, SnapshotError
@@ -52,15 +48,33 @@ from ...readers.pip_audit import (
     PipAuditOutputError,
     SkippedDependency,
     build_findings,
-    one_line,
     parse_pip_audit_json,
 )
-from ..api import ScanResult, SourceResult
+from ..api import SourceResult
 from .osv_server import OsvServer, fetch_advisories
 from .requirements import Declarations, read_pyproject, read_requirements, relative_path, requirement_lines
 
 if TYPE_CHECKING:
     from ..api import Discovery, ScanRequest
+from .process import (
+    _INSTALL_HINT,
+    _default_command,
+    _interpret,
+    _no_proxy,
+    _normal,
+    _pip_audit_version,
+    _Run,
+    _run_pip_audit,
+)
+from .targets import (
+    DEFAULT_MAX_SNAPSHOT_AGE_DAYS,
+    DEFAULT_OSV_API,
+    DEFAULT_TIMEOUT,
+    SERVICES,
+    TOOL,
+    AuditResult,
+    AuditTarget,
+)
 
 __all__ = [
     "DEFAULT_OSV_API",
@@ -79,217 +93,8 @@ __all__ = [
     "run",
 ]
 
-TOOL = "pip-audit"
-#: pip-audit's vulnerability services this scanner drives.
-SERVICES = ("pypi", "osv")
-#: OSV's API: pip-audit's ``-s osv`` queries ``{api}/query``; severities come from ``{api}/vulns/{id}``.
-DEFAULT_OSV_API = "https://api.osv.dev/v1"
-DEFAULT_TIMEOUT = 300.0
-DEFAULT_MAX_SNAPSHOT_AGE_DAYS = 30
-_INSTALL_HINT = "install it in the environment that runs the tests: pip install pip-audit"
-#: What pip-audit (requests, urllib3, pip) writes on stderr when the network failed.
-_NETWORK_ERROR = re.compile(
-    r"ConnectionError|ConnectTimeout|ReadTimeout|Max retries exceeded|Failed to establish a new connection"
-    r"|Name or service not known|Temporary failure in name resolution|nodename nor servname|Could not connect to"
-    r"|Connection refused|Network is unreachable|SSLError|ProxyError|your network may be blocking",
-)
-#: Stderr lines that are pip-audit's routine advice, not a diagnosis.
-_ROUTINE = re.compile(r"--no-deps is supported|Consider using a tool like `pip-compile`|^\s*$")
+
 _DESCRIPTION_LIMIT = 240
-
-
-@dataclass(frozen=True)
-class AuditTarget:
-    """What to audit: the current environment, a requirements file, or a pyproject.toml's dependencies.
-
-    ``resolve`` (requirements and pyproject): ``None`` audits a file in which
-    every requirement is an exact ``==`` pin as the lock file it is (pip-audit
-    ``--no-deps --disable-pip``: no index, no network besides the service) and
-    lets pip resolve anything else; ``True``/``False`` force either way.
-    """
-
-    kind: str = "environment"
-    #: The file (relative to the root, or absolute); "" for the environment.
-    path: str = ""
-    #: pyproject only: optional-dependency groups to audit too (``"*"``: all).
-    extras: tuple[str, ...] = ()
-    resolve: bool | None = None
-
-    def __post_init__(self) -> None:
-        if self.kind not in ("environment", "requirements", "pyproject"):
-            raise ValueError(f"unknown audit target kind {self.kind!r} (environment, requirements or pyproject)")
-        if self.kind != "environment" and not self.path:
-            raise ValueError(f"a {self.kind} target needs a path")
-
-    @classmethod
-    def environment(cls) -> AuditTarget:
-        return cls("environment")
-
-    @classmethod
-    def requirements(cls, path: str | Path, *, resolve: bool | None = None) -> AuditTarget:
-        return cls("requirements", str(path), resolve=resolve)
-
-    @classmethod
-    def pyproject(
-        cls, path: str | Path = "pyproject.toml", *, extras: Iterable[str] = (), resolve: bool | None = None
-    ) -> AuditTarget:
-        return cls("pyproject", str(path), tuple(extras), resolve)
-
-    @classmethod
-    def parse(cls, text: str) -> AuditTarget:
-        """A target from a setting: ``environment``, ``pyproject.toml``, ``pyproject.toml[dev,test]``, or a file.
-
-        Any file named ``pyproject.toml`` is a pyproject target; every other
-        path is a requirements file (``./environment`` for a file so named).
-        """
-        value = text.strip()
-        if not value:
-            raise ValueError("an empty audit target")
-        if value == "environment":
-            return cls.environment()
-        match = re.match(r"^(.*?)(?:\[([^\]]*)\])?$", value)
-        path, extras = (match.group(1), match.group(2)) if match else (value, None)
-        if Path(path).name == "pyproject.toml":
-            return cls.pyproject(path, extras=[e.strip() for e in (extras or "").split(",") if e.strip()])
-        if extras is not None:
-            raise ValueError(f"extras [{extras}] only apply to a pyproject.toml target, not {path!r}")
-        return cls.requirements(value)
-
-    def source(self, root: str | Path) -> str:
-        """The SourceResult name: "environment" or the repository-relative path (with extras)."""
-        if self.kind == "environment":
-            return "environment"
-        shown = relative_path(self.path, root)
-        return f"{shown}[{','.join(self.extras)}]" if self.extras else shown
-
-
-@dataclass(frozen=True)
-class AuditResult(ScanResult):
-    """A :class:`ScanResult` with warnings: problems that do not fail the gate but must be shown."""
-
-    #: A stale snapshot, severities that could not be looked up, skips the user allowed.
-    warnings: tuple[str, ...] = ()
-
-
-# -- pip-audit's JSON ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Run:
-    """What one pip-audit run gave: its dependencies, or the errors that replace them."""
-
-    audited: tuple[AuditedDependency, ...] = ()
-    skipped: tuple[SkippedDependency, ...] = ()
-    errors: tuple[ScannerError, ...] = ()
-
-
-def _default_command() -> list[str]:
-    return [sys.executable, "-m", "pip_audit"]
-
-
-def _tail(stderr: str, lines: int = 6, limit: int = 800) -> str:
-    kept = [line.rstrip() for line in stderr.splitlines() if not _ROUTINE.search(line)]
-    text = " | ".join(kept[-lines:])
-    return text if len(text) <= limit else "..." + text[-limit:]
-
-
-def _run_pip_audit(
-    command: Sequence[str], args: Sequence[str], *, cwd: Path, timeout: float, env: Mapping[str, str]
-) -> tuple[int | None, str, str, str]:
-    """(exit status, stdout, stderr, problem): problem is set when it did not run to the end."""
-    popen_extra: dict[str, Any] = {"start_new_session": True} if os.name == "posix" else {}
-    try:
-        proc = subprocess.Popen(
-            [*command, *args],
-            cwd=cwd,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            **popen_extra,
-        )
-    except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
-        return None, "", "", f"could not be started: {command[0]}: {exc.strerror or exc}"
-    except OSError as exc:
-        return None, "", "", f"could not be started: {exc}"
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill(proc)
-        out, err = proc.communicate()
-        return None, _decode(out), _decode(err), f"did not finish within {timeout:g} s and was stopped"
-    return proc.returncode, _decode(out), _decode(err), ""
-
-
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    """The whole process group: pip-audit's pip and venv children must not outlive the timeout."""
-    if os.name == "posix":
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-            return
-        except (ProcessLookupError, PermissionError):
-            pass
-    proc.kill()
-
-
-def _decode(raw: bytes) -> str:
-    return raw.decode("utf-8", errors="replace")
-
-
-def _interpret(
-    code: int | None, out: str, err: str, problem: str, *, source: str, command: Sequence[str]
-) -> _Run | ScannerError:
-    """pip-audit's exit status and output to dependencies, or the error that says why there are none."""
-    shown = " ".join(command)
-
-    def error(message: str, hint: str) -> ScannerError:
-        return ScannerError(TOOL, message, hint, source)
-
-    if problem:
-        if "could not be started" in problem:
-            return error(f"pip-audit {problem}", _INSTALL_HINT + f" (or fix the command: {shown})")
-        return error(
-            f"pip-audit {problem}{': ' + _tail(err) if _tail(err) else ''}",
-            "raise the pip-audit timeout, or check that the vulnerability service and the package index respond",
-        )
-    if "No module named pip_audit" in err:
-        return error(f"pip-audit is not installed ({shown}: No module named pip_audit)", _INSTALL_HINT)
-    if _NETWORK_ERROR.search(err):
-        return error(
-            f"the vulnerability service or package index could not be reached: {_network_line(err)}",
-            "check the network and proxy settings, or audit offline against a local OSV snapshot (vuln_db)",
-        )
-    try:
-        data = json.loads(out)
-    except (ValueError, RecursionError):
-        if code not in (0, 1):
-            detail = _tail(err) or one_line(out, 200) or "no output"
-            return error(f"pip-audit failed (exit status {code}): {detail}", "run the same pip-audit command by hand")
-        if not out.strip() and code == 1 and err.strip():
-            # pip-audit's own fatal error (a bad requirement, a failed resolution): it says what is wrong.
-            return error(
-                f"pip-audit stopped with an error: {_tail(err)}",
-                "fix what it names and run again; running the same command by hand shows its full output",
-            )
-        detail = _tail(err) or "stdout: " + (one_line(out, 200) or "empty")
-        return error(
-            f"pip-audit's output is not its JSON report (exit status {code}): {detail}",
-            "run the same pip-audit command by hand; pip-audit 2.7 or later is needed",
-        )
-    if code not in (0, 1):
-        return error(
-            f"pip-audit failed (exit status {code}): {_tail(err) or 'no message'}", "run the same command by hand"
-        )
-    try:
-        audited, skipped = parse_pip_audit_json(data)
-    except PipAuditOutputError as exc:
-        return error(f"pip-audit's JSON report has an unexpected shape: {exc}", "pip-audit 2.7 or later is needed")
-    if code == 1 and not any(d.vulns for d in audited):
-        return error(
-            f"pip-audit exited with status 1 without reporting a vulnerability: {_tail(err) or 'no message'}",
-            "run the same pip-audit command by hand",
-        )
-    return _Run(tuple(audited), tuple(skipped))
 
 
 @dataclass
@@ -466,27 +271,6 @@ def _skip_errors(skipped: Sequence[SkippedDependency], *, everything: bool, sour
     return [ScannerError(TOOL, message, hint, source)]
 
 
-def _network_line(stderr: str) -> str:
-    """The last stderr line that names the network failure: a traceback's last word is the useful one."""
-    lines = [line.strip() for line in stderr.splitlines() if _NETWORK_ERROR.search(line)]
-    line = lines[-1] if lines else _tail(stderr, 2)
-    return line if len(line) <= 400 else line[:397] + "..."
-
-
-def _normal(version: str) -> str:
-    try:
-        return str(Version(version))
-    except InvalidVersion:
-        return version.strip().lower()
-
-
-def _no_proxy(env: dict[str, str]) -> None:
-    """Loopback must never go through a proxy (requests honours HTTP_PROXY for 127.0.0.1 otherwise)."""
-    for name in ("NO_PROXY", "no_proxy"):
-        current = [p for p in env.get(name, "").split(",") if p.strip()]
-        env[name] = ",".join(dict.fromkeys([*current, "127.0.0.1", "localhost"]))
-
-
 def audit(
     targets: Sequence[AuditTarget] = (AuditTarget("environment"),),
     *,
@@ -622,13 +406,6 @@ class _serving:
             self.server.__exit__(None, None, None)
 
 
-def _pip_audit_version() -> str:
-    try:
-        return importlib.metadata.version("pip-audit")
-    except importlib.metadata.PackageNotFoundError:
-        return ""
-
-
 def _snapshot_errors(snapshot: Snapshot, limit: int = 20) -> list[ScannerError]:
     hint = "fix or remove these records (or fetch the database again): an unreadable record could hide a vulnerability"
     errors = [
@@ -693,9 +470,6 @@ def _locator(target: AuditTarget, declarations: Declarations | None) -> Callable
     return declarations.locate
 
 
-# -- settings ------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class PipAuditOptions:
     """The scanner's settings (declared and validated in :mod:`pytest_stillme.scanners.pip_audit`)."""
@@ -755,9 +529,6 @@ class PipAuditOptions:
             severity_lookup=self.severity_lookup,
             pip_audit_cmd=self.command,
         )
-
-
-# -- the scanner registry's entry points (scanners/registry.py) -----------------
 
 
 def discover(request: ScanRequest) -> Discovery:
