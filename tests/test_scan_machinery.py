@@ -216,3 +216,23 @@ def test_shared_dir_claims_once_and_survives_a_dead_claimant(tmp_path: Path) -> 
     # A live claimant that never publishes: the wait ends at its timeout.
     assert one.claim("c3")
     assert two.wait("c3", timeout=0.2) is None
+
+
+def test_one_process_runs_a_tool_process_per_free_core(fake: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without xdist a per-file scan is cut into as many runs as cores are free, run side by side."""
+    import pytest_stillme.adapter.scanning.run as scan_run
+
+    for index in range(64):
+        (fake.path / "data" / f"f{index:02d}.txt").write_text("fine\n")
+    monkeypatch.setattr(scan_run, "free_cores", lambda: 2)
+    result = fake.runpytest("--stillme-scan", "fake", "-p", "no:xdist")
+    assert result.parseoutcomes() == {"failed": 1, "passed": 66}
+    runs = calls(fake)
+    scanned = [t for c in runs for t in c["targets"]]  # type: ignore[attr-defined]
+    assert len(runs) == 2
+    assert sorted(scanned) == sorted(set(scanned))
+    assert len(scanned) == 66
+    monkeypatch.setattr(scan_run, "free_cores", lambda: 1)
+    (fake.path / "calls.log").unlink()
+    fake.runpytest("--stillme-scan", "fake", "-p", "no:xdist", "-p", "no:cacheprovider")
+    assert len(calls(fake)) == 1  # a busy machine: one run

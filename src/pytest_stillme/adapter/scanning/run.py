@@ -6,6 +6,7 @@ import contextlib
 import functools
 import hashlib
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,6 +120,23 @@ class Outcome:
     #: Errors of the tool's run that this target's result depends on.
     run_errors: tuple[ScannerError, ...] = ()
     version: str = ""
+
+
+def free_cores() -> int:
+    """Cores this process may use that other work does not keep busy (at least one).
+
+    The load average counts this pytest process too (about one core while it collects), so one
+    is taken off it: on an otherwise idle machine every core is free.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        busy = max(0, int(os.getloadavg()[0] + 0.5) - 1)
+    except (AttributeError, OSError):  # Windows
+        busy = 0
+    return max(1, cores - busy)
 
 
 def _request(settings: Settings, spec: ScannerSpec) -> tuple[ScanRequest, tuple[ScannerError, ...]]:
@@ -255,8 +273,11 @@ class ScannerRun:
         return plan
 
     def _chunk_count(self, files: int) -> int:
-        if self.state.worker_count <= 1 or files == 0:
+        if files == 0:
             return 1
+        if self.state.worker_count <= 1:
+            # One pytest process: the tool runs in as many processes as there are free cores.
+            return max(1, min(free_cores(), math.ceil(files / MIN_CHUNK)))
         return max(1, min(self.state.worker_count * CHUNKS_PER_WORKER, math.ceil(files / MIN_CHUNK)))
 
     def _chunk(self, plan: _Plan, groups: Sequence[Sequence[Target]]) -> None:
@@ -277,7 +298,17 @@ class ScannerRun:
         if not chunks:
             return
         start = self.state.worker_index * len(chunks) // max(self.state.worker_count, 1)
-        for chunk in chunks[start:] + chunks[:start]:
+        ordered = chunks[start:] + chunks[:start]
+        if self.state.worker_count <= 1 and len(ordered) > 1:
+            # One process: each chunk is one tool process, run side by side (the threads only wait on them).
+            from concurrent.futures import ThreadPoolExecutor
+
+            mine = [c for c in ordered if c.result is None and self.state.coordinator.claim(c.key)]
+            with ThreadPoolExecutor(max_workers=max(len(mine), 1), thread_name_prefix=f"stillme-{self.tool}") as pool:
+                list(pool.map(self._scan, mine))
+            return
+        for chunk in ordered:
+            # One at a time under xdist: a worker claims the next chunk only when it is free to scan it.
             if chunk.result is None and self.state.coordinator.claim(chunk.key):
                 self._scan(chunk)
 
