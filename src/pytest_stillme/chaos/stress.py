@@ -14,6 +14,7 @@ failure.  No pytest here.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import threading
@@ -40,6 +41,10 @@ DEFAULT_TIME_CAP = 60.0
 DEFAULT_CALL_CAP = 1_000_000
 #: How long past the time limit the runner waits for calls in flight before leaving them behind.
 SETTLE = 1.0
+#: A call faster than this (seconds) is timed on one call in SAMPLE: reading the clock twice costs
+#: about as much as the call itself, and a stress run must measure the function, not the runner.
+FAST_CALL = 20e-6
+SAMPLE = 8
 
 
 def _error_name(exc: BaseException) -> str:
@@ -181,10 +186,11 @@ def _check_workers(workers: int) -> int:
 class _Tally:
     """One worker's measurements, merged at the end (no lock per call)."""
 
-    __slots__ = ("ended", "errors", "examples", "latencies")
+    __slots__ = ("calls", "ended", "errors", "examples", "latencies")
 
     def __init__(self) -> None:
         self.ended = 0.0
+        self.calls = 0
         self.latencies = array("d")
         self.errors: Counter[str] = Counter()
         self.examples: dict[str, str] = {}
@@ -200,6 +206,7 @@ def _result(
     name: str, workers: int, tallies: list[_Tally], elapsed: float, stopped_by: str, unfinished: int
 ) -> StressResult:
     latencies: list[float] = sorted(itertools.chain.from_iterable(t.latencies for t in tallies))
+    calls = sum(t.calls for t in tallies) or len(latencies)
     errors: Counter[str] = Counter()
     examples: dict[str, str] = {}
     for tally in tallies:
@@ -209,7 +216,7 @@ def _result(
     return StressResult(
         name=name,
         workers=workers,
-        calls=len(latencies),
+        calls=calls,
         errors=dict(errors),
         error_examples=examples,
         elapsed=elapsed,
@@ -236,40 +243,57 @@ def run_threads(
     """Call ``fn(*args, **kwargs)`` from ``workers`` threads until a limit is reached."""
     workers = _check_workers(workers)
     calls, seconds, by_count, by_time = bounds(iterations, duration)
-    kw = dict(kwargs or {})
-    tickets = itertools.count()
-    stop = threading.Event()
+    call = functools.partial(fn, *args, **dict(kwargs or {})) if args or kwargs else fn
     tallies = [_Tally() for _ in range(workers)]
+    # A share of the calls per worker: no shared counter to contend for on every call.
+    shares = [math.inf] * workers
+    if math.isfinite(calls):
+        whole = int(calls)
+        shares = [whole // workers + (1 if i < whole % workers else 0) for i in range(workers)]
+    halted = [False]
     ended_by = {"why": by_count}
     fatal: list[BaseException] = []
     clock = time.perf_counter
     start = clock()
     deadline = start + seconds
 
-    def work(tally: _Tally) -> None:
-        latencies = tally.latencies
+    def work(tally: _Tally, share: float) -> None:
+        # The hot loop of every stress run: a clock read costs as much as a small call, so a fast
+        # function is timed on one call in SAMPLE (errors and calls are counted on all of them),
+        # a slow one (over FAST_CALL seconds) on every call.
+        add, error, now = tally.latencies.append, tally.error, clock
+        done = 0
+        every = 1
         try:
-            while not stop.is_set():
-                if next(tickets) >= calls:
-                    return
-                began = clock()
+            while done < share and not halted[0]:
+                began = now()
                 if began >= deadline:
                     ended_by["why"] = by_time
                     return
                 try:
-                    fn(*args, **kw)
+                    call()
                 except Exception as exc:
-                    tally.error(exc)
-                latencies.append(clock() - began)
+                    error(exc)
+                took = now() - began
+                add(took)
+                untimed = min(every - 1, share - done - 1)
+                for _ in itertools.repeat(None, int(untimed)):
+                    try:
+                        call()
+                    except Exception as exc:
+                        error(exc)
+                done += 1 + int(untimed)
+                every = 1 if took > FAST_CALL else SAMPLE
         except BaseException as exc:  # KeyboardInterrupt, SystemExit: stop everyone, re-raise in the caller
             fatal.append(exc)
-            stop.set()
+            halted[0] = True
         finally:
+            tally.calls = done
             tally.ended = clock()
 
     threads = [
-        threading.Thread(target=work, args=(tally,), name=f"stillme-stress-{i}", daemon=True)
-        for i, tally in enumerate(tallies)
+        threading.Thread(target=work, args=(tally, share), name=f"stillme-stress-{i}", daemon=True)
+        for i, (tally, share) in enumerate(zip(tallies, shares, strict=True))
     ]
     try:
         for thread in threads:
@@ -280,7 +304,7 @@ def run_threads(
             while thread.is_alive() and clock() < deadline + SETTLE:
                 thread.join(0.05)
     finally:
-        stop.set()
+        halted[0] = True
     if fatal:
         raise fatal[0]
     unfinished = sum(thread.is_alive() for thread in threads)
