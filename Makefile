@@ -5,13 +5,15 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.stillme-installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: help setup test demo chaos lint bench clean
+.PHONY: help setup test demo chaos serve lint bench build clean
 
 help:
 	@echo "make demo   run the gated test session over examples/service (writes examples/service/artifacts/)"
 	@echo "make test   run the project's tests"
 	@echo "make chaos  the example's integration and chaos tests (fault injection, timeouts, stress)"
+	@echo "make serve  the example service on http://127.0.0.1:8000 (INVENTORY_PORT to change; INVENTORY_TEST_FAULTS=1 adds the test-only fault switch)"
 	@echo "make lint   ruff and mypy"
+	@echo "make build  wheel and sdist in dist/, checked with twine"
 	@echo "make bench  benchmarks (ratios against the alternatives)"
 
 $(STAMP): pyproject.toml
@@ -37,6 +39,9 @@ chaos: $(STAMP)
 	cd examples/service && ../../$(BIN)/python -m pytest -m "chaos or integration" -n 1 --junitxml=artifacts/chaos-junit.xml \
 		--stillme-sarif=artifacts/chaos.sarif --stillme-markdown=artifacts/chaos-summary.md
 
+serve: $(STAMP)
+	cd examples/service && PYTHONPATH=src ../../$(BIN)/python -m inventory
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
@@ -45,5 +50,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
+build: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check build twine
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/python -m twine check --strict dist/*
+
 clean:
-	rm -rf $(VENV) artifacts examples/service/artifacts .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) artifacts dist examples/service/artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -22,10 +22,15 @@ def register_builtins(registry: ScannerRegistry) -> None:
 
 
 def builtin_registry() -> ScannerRegistry:
-    """Everything stillme itself declares: core, scanners and stages."""
+    """Everything stillme itself declares: core, scanners and stages (as its sub-plugins register them)."""
     from .chaos.settings import CHAOS_SETTINGS
+    from .dast.specs import scanner_specs
+    from .fuzz.settings import FUZZ_SETTINGS
+    from .slo.settings import DEPLOY_SETTINGS
 
     registry = ScannerRegistry()
     register_builtins(registry)
-    registry.add_settings(*CHAOS_SETTINGS)
+    registry.add_settings(*CHAOS_SETTINGS, *FUZZ_SETTINGS, *DEPLOY_SETTINGS)
+    for spec in scanner_specs():
+        registry.add_scanner(spec)
     return registry

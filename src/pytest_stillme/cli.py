@@ -174,7 +174,21 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("-o", "--output", metavar="FILE", help="write the summary to FILE (default: print it)")
     where.add_argument("--github", action="store_true", help="append to the file named by $GITHUB_STEP_SUMMARY")
     summary.set_defaults(handler=_cmd_summary)
+
+    settings = commands.add_parser(
+        "settings",
+        help="list every setting: its [tool.stillme] key, ini key, environment variable, option and default",
+        description="Every setting stillme and its scanners and stages declare, as a Markdown table.",
+    )
+    settings.set_defaults(handler=_cmd_settings)
     return parser
+
+
+def _cmd_settings(args: argparse.Namespace) -> int:
+    from .report.settings_table import settings_table
+
+    sys.stdout.write(settings_table())
+    return EXIT_OK
 
 
 # --------------------------------------------------------------------------- merge

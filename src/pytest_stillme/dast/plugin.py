@@ -26,37 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PASSIVE", "TOOLS", "ZAP", "StillmeDastWarning"]
 
-ZAP = "zap"
-PASSIVE = "passive"
-TOOLS = (ZAP, PASSIVE)
-
-
-def scanner_specs() -> tuple[Any, ...]:
-    """The two DAST scanners, as ``ScannerSpec`` s (functions imported only when they run)."""
-    from ..scanners.api import ScannerSpec
-    from .settings import PASSIVE_SETTINGS, ZAP_SETTINGS
-
-    return (
-        ScannerSpec(
-            ZAP,
-            "dast",
-            run="pytest_stillme.dast.zap:run",
-            discover="pytest_stillme.dast.zap:discover",
-            identify="pytest_stillme.dast.zap:identify",
-            description="OWASP ZAP baseline through a ZAP daemon's API, one item per alert type (category dast)",
-            settings=ZAP_SETTINGS,
-            needs_target=True,
-        ),
-        ScannerSpec(
-            PASSIVE,
-            "dast",
-            run="pytest_stillme.dast.passive:run",
-            discover="pytest_stillme.dast.passive:discover",
-            description="built-in passive scan with ZAP's rule ids, one item per rule (category dast)",
-            settings=PASSIVE_SETTINGS,
-            needs_target=True,
-        ),
-    )
+from .specs import PASSIVE, TOOLS, ZAP, scanner_specs
 
 
 def pytest_stillme_register(registry: ScannerRegistry) -> None:
