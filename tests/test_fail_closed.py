@@ -332,7 +332,7 @@ def test_ctrl_c_is_marked_in_every_report(pytester: pytest.Pytester) -> None:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM is POSIX")
-def test_sigterm_is_handled_like_ctrl_c(pytester: pytest.Pytester) -> None:
+def test_sigterm_is_handled_like_ctrl_c(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     pytester.makepyprojecttoml('[tool.stillme.gate]\ncoverage = "off"\n')
     (pytester.path / "artifacts").mkdir()
     (pytester.path / "artifacts" / "stillme.sarif").write_text("an earlier session's SARIF")
@@ -340,8 +340,12 @@ def test_sigterm_is_handled_like_ctrl_c(pytester: pytest.Pytester) -> None:
         test_a="import os, signal\n\ndef test_first():\n    pass\n\n"
         "def test_cancelled():\n    os.kill(os.getpid(), signal.SIGTERM)\n\ndef test_never():\n    pass\n"
     )
+    scratch = pytester.path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))  # where a leftover temporary folder would be
     result = pytester.runpytest_subprocess("--stillme-gate", "--junitxml=junit.xml", "-p", "no:randomly")
     assert result.ret == pytest.ExitCode.INTERRUPTED, result.stdout.str()
+    assert [p.name for p in scratch.iterdir() if p.name.startswith("stillme-")] == []
     sarif = sarif_of(pytester)  # this session's, valid, marked as cut short
     assert any("interrupted" in e for e in error_texts(sarif))
     assert (pytester.path / "junit.xml").is_file()

@@ -587,3 +587,39 @@ def test_arbitrary_pip_audit_json_parses_or_fails_clearly(data: Any) -> None:
         return
     findings = build_findings(audited, locate=lambda n, v: Location(package=n, version=v), advisories=lambda ids: [])
     assert len(findings) == sum(len(d.vulns) for d in audited)
+
+
+def test_the_project_under_test_installed_editable_is_skipped_with_a_note(tmp_path: Path) -> None:
+    """Its own ``pip install -e .`` is not on PyPI: by default it alone goes unaudited, and says so."""
+    from pytest_stillme.readers.pip_audit import SkippedDependency
+    from pytest_stillme.scanners.pip_audit import audit as audit_module
+
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "My_Shop"\nversion = "1"\n')
+    skipped = SkippedDependency("my-shop", "Dependency not found on PyPI and could not be audited: my-shop (1)")
+    other = SkippedDependency("private-lib", "Dependency not found on PyPI and could not be audited")
+
+    def context(skip_editable: bool | None) -> Any:
+        return audit_module._Context(
+            root=tmp_path,
+            command=[],
+            service_args=[],
+            timeout=1.0,
+            env={},
+            skip_editable=bool(skip_editable),
+            allow_unaudited=frozenset(),
+            project=audit_module._project_name(tmp_path) if skip_editable is None else "",
+            server=None,
+        )
+
+    default = context(None)
+    assert audit_module._allowed(skipped, default, None)
+    assert not audit_module._allowed(other, default, None)  # anything else unaudited still fails
+    assert default.warnings == [
+        "my-shop, the project under test, was not audited (Dependency not found on PyPI and could not be "
+        "audited: my-shop (1)): its own dependencies were (set skip_editable = false to fail on it)"
+    ]
+    assert not audit_module._allowed(skipped, context(False), None)  # skip_editable = false: audited
+    # Printed once: one error naming many unaudited packages, not one per package.
+    many = [SkippedDependency(f"pkg{i}", "not found on PyPI") for i in range(30)]
+    (error,) = audit_module._skip_errors(many, everything=False, source="requirements.txt")
+    assert "30 dependencies could not be audited" in error.message
