@@ -40,7 +40,7 @@ WINDOWS_REPORT = {
             "test_name": "hardcoded_password_string",
         },
         {
-            "code": '20     query = f"SELECT * FROM users WHERE name = \'{name}\'"\n',
+            "code": "20     query = f\"SELECT * FROM users WHERE name = '{name}'\"\n",
             "col_offset": 12,
             "end_col_offset": 60,
             "filename": ".\\app.py",

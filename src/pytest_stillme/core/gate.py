@@ -18,6 +18,7 @@ from .findings import CATEGORIES, Finding, ScannerError, Severity
 from .ledger import Ledger
 from .redact import redact_text
 from .shown import finding_line
+from .thresholds import DEFAULT_THRESHOLDS
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
@@ -28,17 +29,6 @@ __all__ = [
     "Verdict",
     "evaluate",
 ]
-
-#: The lowest severity that fails, per category (``None``: never fails).
-DEFAULT_THRESHOLDS: Mapping[str, Severity | None] = {
-    "sast": Severity.HIGH,
-    "deps": Severity.CRITICAL,
-    "container": Severity.CRITICAL,
-    "dast": Severity.HIGH,
-    "fuzz": Severity.HIGH,
-    "lint": Severity.LOW,
-    "slo": Severity.HIGH,
-}
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 __all__ = ["DEFAULT_SUPPRESSIONS", "SuppressionsError", "load_suppressions"]
 
-DEFAULT_SUPPRESSIONS = ".stillme-suppressions.toml"
+from .config.declared import DEFAULT_SUPPRESSIONS
 
 
 class SuppressionsError(Exception):

@@ -38,5 +38,3 @@ def scanner_specs() -> tuple[ScannerSpec, ...]:
             needs_target=True,
         ),
     )
-
-

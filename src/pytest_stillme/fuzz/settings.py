@@ -9,13 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.settings import Bad, Setting, boolean, integer, mapping, seconds, severity, words
-from .discovery import parse_statuses
-from .model import FuzzError
 
 __all__ = ["FUZZ_SETTINGS"]
 
 
 def _statuses(raw: Any) -> tuple[int, ...]:
+    from .discovery import parse_statuses
+    from .model import FuzzError
+
     try:
         return tuple(sorted(parse_statuses(raw, "fuzz.expect")))
     except FuzzError as exc:

@@ -46,7 +46,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.findings import CATEGORIES, Finding, ScannerError
 from ..core.settings import Setting
-from .process import ToolFailure
 
 if TYPE_CHECKING:
     from ..service import ServiceTarget
@@ -176,6 +175,14 @@ class ScanResult:
             errors=tuple(ScannerError.from_dict(e) for e in data.get("errors", ())),
             warnings=tuple(str(w) for w in data.get("warnings", ())),
         )
+
+
+class ToolFailure(Exception):
+    """A scanner run that produced no usable result; ``error`` says why and what to do."""
+
+    def __init__(self, error: ScannerError) -> None:
+        super().__init__(error.describe())
+        self.error = error
 
 
 ScanFunction = Callable[[ScanRequest], Any]

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.findings import ScannerError
+from .api import ToolFailure
 
 __all__ = ["Completed", "ToolFailure", "default_command", "installed_version", "run_command", "stderr_tail"]
 
@@ -34,14 +35,6 @@ __all__ = ["Completed", "ToolFailure", "default_command", "installed_version", "
 STDERR_LINES = 6
 STDERR_CHARS = 600
 _VERSION = re.compile(r"(\d+\.\d+(?:\.\d+)?(?:[.-]?(?:a|b|rc|dev|post)\d*)?)")
-
-
-class ToolFailure(Exception):
-    """A scanner run that produced no usable result; ``error`` says why and what to do."""
-
-    def __init__(self, error: ScannerError) -> None:
-        super().__init__(error.describe())
-        self.error = error
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core import settings as s
 from ..core.settings import Bad, Setting
-from .judge import Rollback, Slo
-from .plan import DEFAULT_ENDPOINT, Endpoint, LoadPlan, apply_mix, parse_endpoint, parse_endpoints, parse_mix
+
+if TYPE_CHECKING:
+    from .judge import Rollback, Slo
+    from .plan import Endpoint, LoadPlan
 
 __all__ = [
     "DEFAULT_VERDICT",
@@ -32,6 +34,27 @@ __all__ = [
 DEFAULT_VERDICT = "artifacts/deploy-verdict.json"
 #: How long the load drives ``/`` when no endpoints are configured (and no duration is).
 DEFAULT_ENDPOINT_DURATION = 3.0
+
+
+def _plan_module() -> Any:
+    """The load plan module, imported when a deployment check runs (not at every session's start)."""
+    from . import plan
+
+    return plan
+
+
+def _judge_module() -> Any:
+    from . import judge
+
+    return judge
+
+
+def _endpoints(raw: Any) -> Any:
+    return _plan_module().parse_endpoints(raw)
+
+
+def _mix(raw: Any) -> Any:
+    return _plan_module().parse_mix(raw)
 
 
 def milliseconds(*, allow_off: bool = False, what: str = "latency") -> s.Parser:
@@ -138,12 +161,12 @@ DEPLOY_SETTINGS: tuple[Setting, ...] = (
     Setting("slo.metrics", _metric_names, (), "metric names /metrics must expose (globs such as app_http_*)"),
     Setting(
         "slo.endpoints",
-        parse_endpoints,
+        _endpoints,
         (),
         "what the load sends: METHOD /path strings or tables (none: GET / briefly)",
         ini_list=True,
     ),
-    Setting("slo.mix", parse_mix, {}, 'weights by endpoint name, e.g. {"GET /items" = 9, "POST /items" = 1}'),
+    Setting("slo.mix", _mix, {}, 'weights by endpoint name, e.g. {"GET /items" = 9, "POST /items" = 1}'),
     Setting("slo.concurrency", s.integer(1, 10_000, what="concurrency"), 16, "connections the load uses (16)"),
     Setting("slo.duration", s.seconds(what="duration"), 10.0, "seconds of load (10; 3 when no endpoints are set)"),
     Setting("slo.requests", _optional_int(1), None, "requests to send (with a duration: whichever comes first)"),
@@ -195,9 +218,9 @@ class DeployConfig:
     health_wait: float = 30.0
     metrics_path: str | None = "/metrics"
     metrics_required: tuple[str, ...] = ()
-    plan: LoadPlan = field(default_factory=LoadPlan)
-    slo: Slo = field(default_factory=Slo)
-    rollback: Rollback = field(default_factory=Rollback)
+    plan: LoadPlan = field(default_factory=lambda: _plan_module().LoadPlan())
+    slo: Slo = field(default_factory=lambda: _judge_module().Slo())
+    rollback: Rollback = field(default_factory=lambda: _judge_module().Rollback())
     verdict_path: str = DEFAULT_VERDICT
     cpu_limit: float = 0.9
     lag_limit_ms: float | None = 100.0
@@ -209,6 +232,7 @@ Get = Callable[[str], Any]
 
 def load_plan(get: Get, is_set: Callable[[str], bool], **overrides: Any) -> LoadPlan:
     """The load plan from the settings, each setting overridden by a keyword given (not ``None``)."""
+    from .plan import DEFAULT_ENDPOINT, Endpoint, LoadPlan, apply_mix, parse_endpoint, parse_mix
 
     def value(name: str) -> Any:
         given = overrides.get(name)
@@ -254,6 +278,8 @@ def load_plan(get: Get, is_set: Callable[[str], bool], **overrides: Any) -> Load
 
 
 def slo_of(get: Get, **overrides: Any) -> Slo:
+    from .judge import Slo
+
     p95 = overrides.get("p95")
     errors = overrides.get("errors")
     return Slo(
@@ -263,6 +289,8 @@ def slo_of(get: Get, **overrides: Any) -> Slo:
 
 
 def rollback_of(get: Get) -> Rollback:
+    from .judge import Rollback
+
     p95, errors = get("slo.rollback_p95"), get("slo.rollback_errors")
     return Rollback(
         p95_ms=None if p95 is None else float(p95),

@@ -30,14 +30,24 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import settings as s
 from ..findings import CATEGORIES, Severity
-from ..gate import DEFAULT_THRESHOLDS, Policy, Suppression
 from ..settings import Bad, Layer, Resolved, Setting, problem_line
-from ..suppressions import DEFAULT_SUPPRESSIONS, SuppressionsError, load_suppressions
-from .declared import CORE_SETTINGS, DEFAULT_COVERAGE, DEFAULT_SARIF, ENVIRONMENTS, PROFILE_THRESHOLDS, _scan
+from ..thresholds import DEFAULT_THRESHOLDS
+from .declared import (
+    CORE_SETTINGS,
+    DEFAULT_COVERAGE,
+    DEFAULT_SARIF,
+    DEFAULT_SUPPRESSIONS,
+    ENVIRONMENTS,
+    PROFILE_THRESHOLDS,
+    _scan,
+)
+
+if TYPE_CHECKING:
+    from ..gate import Policy, Suppression
 
 __all__ = [
     "CORE_SETTINGS",
@@ -159,6 +169,8 @@ class Settings:
 
     def policy(self, coverage_fallback: float | None = None, today: date | None = None) -> Policy:
         """The gate's policy; ``coverage_fallback`` is coverage's own ``fail_under``."""
+        from ..gate import Policy
+
         minimum = self.coverage_min
         if not self.coverage_explicit and coverage_fallback:
             minimum = coverage_fallback
@@ -373,6 +385,8 @@ def load_settings(
     if not suppressions_path.is_absolute():
         suppressions_path = root / suppressions_path
     if resolved.is_set("suppressions") or suppressions_path.exists():
+        from ..suppressions import SuppressionsError, load_suppressions
+
         try:
             suppressions = load_suppressions(suppressions_path)
         except SuppressionsError as exc:

@@ -11,9 +11,8 @@ from typing import Any
 
 from .. import settings as s
 from ..findings import CATEGORIES, Severity
-from ..gate import DEFAULT_THRESHOLDS
 from ..settings import Bad, Setting
-from ..suppressions import DEFAULT_SUPPRESSIONS
+from ..thresholds import DEFAULT_THRESHOLDS
 
 ENVIRONMENTS = ("development", "staging", "production")
 
@@ -22,6 +21,9 @@ LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
 DEFAULT_SARIF = "artifacts/stillme.sarif"
+
+#: The default file of accepted findings (core/suppressions.py reads it, only when there is one).
+DEFAULT_SUPPRESSIONS = ".stillme-suppressions.toml"
 
 
 DEFAULT_COVERAGE = 85.0
