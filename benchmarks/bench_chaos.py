@@ -33,8 +33,8 @@ import argparse
 import json
 import platform
 import statistics
-import threading
 import sys
+import threading
 import time
 import timeit
 import types

@@ -392,3 +392,7 @@ def _sarif_label(args: argparse.Namespace) -> str | None:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+if __name__ == "__main__":  # python -m pytest_stillme.cli, where the stillme script is not on PATH
+    sys.exit(main())

@@ -20,7 +20,7 @@ test first asks for them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING
 
 import pytest
@@ -40,8 +40,8 @@ def pytest_stillme_register(registry: ScannerRegistry) -> None:
     registry.add_settings(*CHAOS_SETTINGS)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> Generator[None, None, None]:
     """A chaos session that would run in one process runs in one pytest-xdist worker instead.
 
     A test stuck in native code (a C extension that never returns to Python) can only be
@@ -54,7 +54,11 @@ def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) 
 
     if wants_worker(early_config, args):
         args[:0] = ["-n", "1"]
+        # Plugins that read the early options in this same hook (pytest-cov picks its xdist mode there) must
+        # see the worker too: a wrapper runs before them, and the early namespace is told as the args are.
+        early_config.known_args_namespace.numprocesses = 1
         early_config.stash[AUTO_WORKER] = True
+    yield
 
 
 def _load_settings(config: pytest.Config) -> ChaosSettings:

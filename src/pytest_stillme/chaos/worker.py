@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Any, cast
 
 import pytest
 
-__all__ = ["wants_worker"]
+__all__ = ["selects_chaos", "wants_worker"]
 
 _CHAOS = re.compile(r"\bchaos\b")
 #: Options after which the session must stay in this process.
@@ -50,13 +51,34 @@ def _setting(config: pytest.Config, env: str, ini: str, key: str) -> str | None:
     return None if value is None else str(value)
 
 
+def selects_chaos(expression: str) -> bool:
+    """Whether ``-m EXPRESSION`` asks for chaos tests: it names the marker and a chaos test matches it.
+
+    ``-m chaos`` and ``-m "chaos or integration"`` do; ``-m "not chaos"`` names it and does not.
+    """
+    if not _CHAOS.search(expression):
+        return False
+    try:
+        from _pytest.mark.expression import Expression
+
+        compiled = Expression.compile(expression)
+    except Exception:  # an expression pytest itself will reject (with its message); or pytest moved the module
+        return True
+    # A chaos test matches: its marker is chaos, with whatever arguments (pytest >= 8.4 passes them as keywords).
+    return bool(compiled.evaluate(cast(Any, _is_chaos)))
+
+
+def _is_chaos(name: str, /, **kwargs: object) -> bool:
+    return name == "chaos"
+
+
 def _requested(args: list[str], config: pytest.Config) -> bool:
     for index, arg in enumerate(args):
         if arg == "--stillme-chaos":
             return True
-        if arg == "-m" and index + 1 < len(args) and _CHAOS.search(args[index + 1]):
+        if arg == "-m" and index + 1 < len(args) and selects_chaos(args[index + 1]):
             return True
-        if arg.startswith("-m") and len(arg) > 2 and _CHAOS.search(arg[2:].lstrip("=")):
+        if arg.startswith("-m") and len(arg) > 2 and selects_chaos(arg[2:].lstrip("=")):
             return True
     return bool(_flag(_setting(config, "STILLME_CHAOS", "stillme_chaos", "run") or ""))
 
