@@ -5,12 +5,15 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.stillme-installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: help setup test demo chaos serve lint bench build clean
+.PHONY: help setup test demo security dast chaos serve lint bench build clean
 
 help:
-	@echo "make demo   run the gated test session over examples/service (writes examples/service/artifacts/)"
-	@echo "make test   run the project's tests"
-	@echo "make chaos  the example's integration and chaos tests (fault injection, timeouts, stress)"
+	@echo "make demo      the whole pipeline over examples/service, one pytest session per stage, merged and gated"
+	@echo "               (writes examples/service/artifacts/; STAGES=unit,security to run some)"
+	@echo "make test      run the project's tests"
+	@echo "make security  this repository's own code through the gate: Bandit, pip-audit, ruff, mypy (VULN_DB=DIR: offline)"
+	@echo "make dast      the example's fuzz and passive DAST stages"
+	@echo "make chaos     the example's integration and chaos tests (fault injection, timeouts, stress)"
 	@echo "make serve  the example service on http://127.0.0.1:8000 (INVENTORY_PORT to change; INVENTORY_TEST_FAULTS=1 adds the test-only fault switch)"
 	@echo "make lint   ruff and mypy"
 	@echo "make build  wheel and sdist in dist/, checked with twine"
@@ -27,13 +30,16 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests
 
 demo: $(STAMP)
-	cd examples/service && ../../$(BIN)/python -m pytest --stillme-gate --cov=inventory --cov-report=term \
-		--junitxml=artifacts/junit.xml
-	@echo
-	@echo "artifacts of the demo:"
-	@echo "  JUnit:    examples/service/artifacts/junit.xml"
-	@echo "  SARIF:    examples/service/artifacts/stillme.sarif"
-	@echo "  Markdown: examples/service/artifacts/summary.md"
+	$(BIN)/python examples/pipeline.py $(if $(STAGES),--stages=$(STAGES))
+
+security: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider -m stillme_scan --stillme-gate --stillme-coverage=off \
+		--stillme-scan=bandit --stillme-scan=pip-audit --stillme-scan=ruff --stillme-scan=mypy \
+		$(if $(VULN_DB),--stillme-vuln-db=$(VULN_DB)) --junitxml=artifacts/junit-security.xml \
+		--stillme-sarif=artifacts/security.sarif --stillme-markdown=artifacts/security.md
+
+dast: $(STAMP)
+	$(BIN)/python examples/pipeline.py --stages=fuzz,dast
 
 chaos: $(STAMP)
 	cd examples/service && ../../$(BIN)/python -m pytest -m "chaos or integration" -n 1 --junitxml=artifacts/chaos-junit.xml \
