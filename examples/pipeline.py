@@ -59,6 +59,9 @@ STAGES: tuple[Stage, ...] = (
         "security",
         "Bandit, pip-audit (the declared dependencies), ruff, mypy",
         (
+            # Scanner items only: naming src (where no test file lives) spares the session importing the tests
+            # only to deselect them; the scanners' scope is their own (Bandit: the whole project, .gitignore out).
+            "src",
             "-m",
             "stillme_scan",
             "--stillme-scan=bandit",
@@ -71,7 +74,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "dast",
         "passive DAST (ZAP's passive rules) against the app served on loopback",
-        ("-m", "stillme_scan", "--stillme-scan=passive", "--stillme-target=inventory.app:app"),
+        ("src", "-m", "stillme_scan", "--stillme-scan=passive", "--stillme-target=inventory.app:app"),
     ),
     Stage(
         "deploy",
@@ -305,20 +308,31 @@ def _merge(outcomes: list[Outcome], project: Path, artifacts: Path, env: dict[st
     sarifs = [str(p) for o in outcomes for p in o.reports if p.suffix == ".sarif"]
     if junits:
         merged["junit"] = artifacts / "junit.xml"
-        _stillme(["merge", "junit", "-o", str(merged["junit"]), *junits], project, env)
+        _stillme(["merge", "junit", "-o", str(merged["junit"]), *junits], project)
     if sarifs:
         merged["sarif"] = artifacts / "stillme.sarif"
-        _stillme(["merge", "sarif", "-o", str(merged["sarif"]), *sarifs], project, env)
+        _stillme(["merge", "sarif", "-o", str(merged["sarif"]), *sarifs], project)
     data = sorted((artifacts / "coverage").glob(".coverage.*"))
     if data:
         merged["coverage"] = artifacts / ".coverage"
-        coverage = [sys.executable, "-m", "coverage"]
-        data_file = f"--data-file={merged['coverage']}"
-        _quiet([*coverage, "combine", "--keep", "-q", data_file, *map(str, data)], project, env)
-        _quiet([*coverage, "html", "-q", data_file, "-d", str(artifacts / "htmlcov")], project, env)
-        _quiet([*coverage, "xml", "-q", data_file, "-o", str(artifacts / "coverage.xml")], project, env)
+        _combine_coverage(data, merged["coverage"], artifacts, project)
         merged["htmlcov"] = artifacts / "htmlcov" / "index.html"
     return merged
+
+
+def _combine_coverage(data: list[Path], combined: Path, artifacts: Path, project: Path) -> None:
+    """The stages' coverage data into one file, ``htmlcov/`` and ``coverage.xml`` (coverage.py's API, in process)."""
+    import coverage
+
+    with _working_directory(project):  # the project's coverage settings ([tool.coverage] in its pyproject)
+        cov = coverage.Coverage(data_file=str(combined))
+        try:
+            cov.combine([str(path) for path in data], keep=True)
+            cov.save()
+            cov.html_report(directory=str(artifacts / "htmlcov"))
+            cov.xml_report(outfile=str(artifacts / "coverage.xml"))
+        except coverage.CoverageException as exc:
+            print(f"coverage: {exc}")
 
 
 def _gate(merged: dict[str, Path], project: Path, artifacts: Path, env: dict[str, str], *, gate_coverage: bool) -> int:
@@ -337,20 +351,30 @@ def _gate(merged: dict[str, Path], project: Path, artifacts: Path, env: dict[str
         return 2
     markdown = artifacts / "summary.md"
     print()
-    return _stillme(["gate", "--root", str(project), *inputs, "--markdown", str(markdown)], project, env, check=False)
+    return _stillme(["gate", "--root", str(project), *inputs, "--markdown", str(markdown)], project, check=False)
 
 
-def _stillme(args: list[str], project: Path, env: dict[str, str], *, check: bool = True) -> int:
-    status = subprocess.call([sys.executable, "-m", "pytest_stillme.cli", *args], cwd=project, env=env)
+def _stillme(args: list[str], project: Path, *, check: bool = True) -> int:
+    """The ``stillme`` command, in this process (it is installed beside the pipeline's pytest)."""
+    from pytest_stillme.cli import main as stillme
+
+    sys.stdout.flush()
+    with _working_directory(project):
+        status = stillme(args)
+    sys.stdout.flush()
     if check and status != 0:
         print(f"stillme {' '.join(args[:2])} exited {status}")
     return status
 
 
-def _quiet(command: list[str], project: Path, env: dict[str, str]) -> None:
-    done = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        print(f"{' '.join(command[2:4])} exited {done.returncode}: {done.stderr.strip() or done.stdout.strip()}")
+@contextlib.contextmanager
+def _working_directory(path: Path) -> Iterator[None]:
+    before = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
 
 
 def _print_tail(log: Path, lines: int = 25) -> None:
