@@ -5,12 +5,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.stillme-installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: help setup test demo security dast chaos serve lint bench build clean
+.PHONY: help setup test pythons demo security dast chaos serve lint bench build clean
 
 help:
 	@echo "make demo      the whole pipeline over examples/service, one pytest session per stage, merged and gated"
 	@echo "               (writes examples/service/artifacts/; STAGES=unit,security to run some)"
 	@echo "make test      run the project's tests"
+	@echo "make pythons   the tests on every supported Python, 3.10 to 3.13 (nox)"
 	@echo "make security  this repository's own code through the gate: Bandit, pip-audit, ruff, mypy (VULN_DB=DIR: offline)"
 	@echo "make dast      the example's fuzz and passive DAST stages"
 	@echo "make chaos     the example's integration and chaos tests (fault injection, timeouts, stress)"
@@ -28,6 +29,9 @@ setup: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests
+
+pythons: $(STAMP)
+	$(BIN)/nox
 
 demo: $(STAMP)
 	$(BIN)/python examples/pipeline.py $(if $(STAGES),--stages=$(STAGES))
