@@ -68,6 +68,13 @@ def test_an_expression_without_chaos_never_asks_for_it(other: str) -> None:
     assert not selects_chaos(f"not chaos and {other}")
 
 
+@pytest.fixture(autouse=True)
+def _outside_a_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under ``make test -n 2`` this test runs in a worker, whose variables the inner sessions would inherit."""
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def test_not_chaos_stays_in_this_process(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_mixed=TESTS)
     result = pytester.runpytest_subprocess("-m", "not chaos", "-s")
