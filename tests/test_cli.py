@@ -230,6 +230,33 @@ def test_merge_sarif_dedups_and_keeps_tools_and_errors(capsys: pytest.CaptureFix
     assert data["version"] == "2.1.0"
 
 
+def test_merge_sarif_prefix_places_a_subfolder_session_in_the_repository(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    web = Finding(
+        tool="passive",
+        rule=Rule("10038"),
+        category="dast",
+        severity=Severity.LOW,
+        message="no CSP",
+        location=Location(url="http://127.0.0.1:8000/items"),
+    )
+    stage = sarif(tmp_path / "stage.sarif", [bandit(), pip_audit(), web], tools={"bandit": "1.7.9"})
+    out = tmp_path / "merged.sarif"
+    status, _, err = run(capsys, "merge", "sarif", "--prefix", "examples/service/", "-o", out, stage)
+    assert (status, err) == (0, "")
+    uris = {
+        result["ruleId"]: result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for run_ in json.loads(out.read_text())["runs"]
+        for result in run_["results"]
+    }
+    assert uris["B608"] == "examples/service/src/app/db.py"
+    assert uris["GHSA-h5c8-rqwp-cp95"] == "examples/service/requirements.txt"
+    assert uris["10038"] == "dast/items"  # a URL names no file of the repository
+    merged = read_sarif(out)
+    assert {f.fingerprint for f in merged.findings} == {bandit().fingerprint, pip_audit().fingerprint, web.fingerprint}
+
+
 def test_merging_merged_sarif_is_stable(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     error = ScannerError("zap", "target unreachable", hint="start the service", target="http://127.0.0.1:8000")
     first = sarif(tmp_path / "security.sarif", [pip_audit()], tools={"pip-audit": "2.7.3"}, errors=[error])

@@ -13,6 +13,7 @@ Exit statuses: 0 passed (or done), 1 the gate failed, 2 bad input, usage or conf
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 import sys
@@ -24,6 +25,7 @@ from . import __version__
 
 if TYPE_CHECKING:
     from .core.config import Settings
+    from .core.findings import Finding
     from .core.gate import Check, Coverage, Verdict
     from .core.ledger import Ledger
     from .report.junit import JUnitResults, JUnitTotals
@@ -111,6 +113,12 @@ def _parser() -> argparse.ArgumentParser:
         default=".",
         metavar="DIR",
         help="project root: its pyproject.toml ([tool.stillme]) and base of relative paths (default .)",
+    )
+    sarif.add_argument(
+        "--prefix",
+        metavar="DIR",
+        help="put DIR/ before the inputs' relative source paths: for sessions run in a subfolder of the "
+        "repository (code scanning places paths from the repository's root)",
     )
     sarif.add_argument(
         "--automation-id",
@@ -208,9 +216,10 @@ def _cmd_merge_sarif(args: argparse.Namespace) -> int:
     root = _root(args.root)
     settings = _settings(root, {})
     ledger = _read_sarifs(args.inputs, root, settings)
+    findings = ledger.findings if not args.prefix else [_prefixed(f, args.prefix) for f in ledger.findings]
     stats = write_sarif(
         args.output,
-        ledger.findings,
+        findings,
         tools=ledger.tools,
         errors=ledger.errors,
         root=root,
@@ -225,6 +234,21 @@ def _cmd_merge_sarif(args: argparse.Namespace) -> int:
     for note in stats.notes:
         print(f"stillme: {note}")
     return EXIT_OK
+
+
+def _prefixed(finding: Finding, prefix: str) -> Finding:
+    """The finding with ``prefix/`` before its path, when the path is a relative source path.
+
+    A URL finding's path, and a package's when no file declares it, are the made-up ones SARIF
+    needs (``dast/items``, ``deps/jinja2``): they name no file, so they stay as they are.
+    """
+    loc = finding.location
+    path = loc.path
+    made_up = bool(loc.url) or (bool(loc.package) and path.startswith(f"{finding.category}/{loc.package}"))
+    if not path or made_up or "://" in path or path.startswith("/"):
+        return finding
+    joined = f"{prefix.strip('/')}/{path}" if prefix.strip("/") else path
+    return dataclasses.replace(finding, location=dataclasses.replace(finding.location, path=joined))
 
 
 # --------------------------------------------------------------------------- gate and summary
