@@ -464,3 +464,23 @@ def test_an_override_is_named_as_its_source(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("-o", "stillme_gate_sast=hgh")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*invalid severity 'hgh' for gate.sast in -o stillme_gate_sast*"])
+
+
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["one-process", "xdist"])
+def test_a_gate_over_no_tests_fails(pytester: pytest.Pytester, xdist: list[str]) -> None:
+    """Before: ``-k nothing`` (or a wrong path) left the gate alone, and "1 passed" with exit 0."""
+    pytester.makepyfile(test_one="def test_one():\n    pass\n")
+    result = pytester.runpytest_subprocess("--stillme-gate", "--stillme-coverage=off", "-k", "nothing", *xdist)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*no test ran: nothing was collected, or everything was deselected*"])
+    ran = pytester.runpytest_subprocess("--stillme-gate", "--stillme-coverage=off", *xdist)
+    assert ran.ret == pytest.ExitCode.OK
+
+
+def test_the_gate_testcase_carries_its_checks_in_junit(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_one="def test_one():\n    pass\n")
+    pytester.runpytest_subprocess("--stillme-gate", "--stillme-coverage=off", "--junitxml=junit.xml")
+    cases = {case.get("name"): case for case in ET.parse(pytester.path / "junit.xml").iter("testcase")}
+    names = {prop.get("name"): prop.get("value") for prop in cases["gate"].iter("property")}
+    assert names["stillme.scanner errors"] == "0 (threshold 0)"
+    assert "stillme.coverage" in names

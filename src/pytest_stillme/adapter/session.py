@@ -222,6 +222,15 @@ class GatePlugin:
         if self.state.sources is not None:
             for error in self.state.sources.not_run_errors():
                 self.state.ledger.add_error(error)
+            if gated and not self.cut_short and self.state.sources.test_counts(self.session)[0] == 0:
+                # Fail closed: a gate over a session in which nothing ran has checked nothing.
+                self.state.ledger.add_error(
+                    ScannerError(
+                        SELF_TOOL,
+                        "no test ran: nothing was collected, or everything was deselected",
+                        "a gate over no tests proves nothing: check the session's paths, -k and -m",
+                    )
+                )
         ledger = self.state.ledger
         LOG.debug("ledger: %d findings, %d errors, tools %s", len(ledger), len(ledger.errors), ledger.tools)
         if gated:
@@ -341,7 +350,7 @@ class GatePlugin:
                 when=when,  # type: ignore[arg-type]
                 start=now,
                 stop=now,
-                user_properties=props if when == "call" else [],
+                user_properties=props if when == "teardown" else [],  # junitxml reads them from teardown
             )
             hook.pytest_runtest_logreport(report=report)
         hook.pytest_runtest_logfinish(nodeid=GATE_NODEID, location=location)
