@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,10 @@ def test_wsgi_app_in_debug_mode_raising_through_the_transport_is_found_not_a_cra
     errors = [f for f in result.found if f.check.name == "server-error"]
     assert errors
     assert all(f.exchange.reply.exception is not None for f in errors)
-    assert {f.exchange.reply.exception.type for f in errors if f.exchange.reply.exception} == {"IndexError"}
+    raised = {f.exchange.reply.exception.type for f in errors if f.exchange.reply.exception}
+    # /items/<id> out of range; on Python 3.10 sqlite3 raises ValueError (not sqlite3.Error) for a NUL in /find.
+    assert "IndexError" in raised
+    assert raised <= {"IndexError", "ValueError" if sys.version_info < (3, 11) else "IndexError"}
 
 
 def test_a_clean_wsgi_app_has_no_findings() -> None:

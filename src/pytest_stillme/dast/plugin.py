@@ -69,8 +69,20 @@ class BaselineOutcomes:
                 raise FindingsFailure(f"{header}\n{judgement.text}")
             if judgement.outcome == "warn":
                 # Attributed to the item, not to this line: the warnings summary names the alert type.
-                warnings.warn_explicit(StillmeDastWarning(judgement.text), StillmeDastWarning, item.nodeid, 0)
+                try:
+                    warnings.warn_explicit(StillmeDastWarning(judgement.text), StillmeDastWarning, item.nodeid, 0)
+                except StillmeDastWarning:
+                    # The session's warning filters make it an error (filterwarnings = ["error"]): a plain
+                    # failure listing the alerts, not a traceback through pytest's hooks.
+                    raise FindingsFailure(f"{item.name}: {WARN_AS_ERROR}\n{judgement.text}") from None
         return result
+
+
+WARN_AS_ERROR = (
+    "zap-baseline rates these alerts WARN, a StillmeDastWarning, which this session's warning filters make "
+    "an error; to let the gate judge them by their risk instead, set their level (INFO, or FAIL) in the rule "
+    'file or passive.default_level = "INFO", or add "default::pytest_stillme.StillmeDastWarning" to filterwarnings:'
+)
 
 
 def _recorded(item: pytest.Item) -> list[Any]:

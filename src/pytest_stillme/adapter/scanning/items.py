@@ -120,11 +120,16 @@ class ScanStatusItem(StillmeItem):
                     others.extend(source.findings)
         for error in run_errors + file_errors:
             record_error(self.config, error, self)
-        for message in dict.fromkeys(w for r in results for w in r.warnings):
-            warnings.warn(StillmeScanWarning(f"{scan.tool}: {message}"), stacklevel=1)
         for finding in others:
             record_finding(self.config, finding, self)
         problems = []
+        for message in dict.fromkeys(w for r in results for w in r.warnings):
+            try:
+                warnings.warn(StillmeScanWarning(f"{scan.tool}: {message}"), stacklevel=1)
+            except StillmeScanWarning as exc:
+                # The session's warning filters make it an error (filterwarnings = ["error"]): the item fails
+                # with the warning's text; the scan itself was complete, so it is no scanner error of the gate.
+                problems.append(f"{exc}\n  (a warning, made an error by this session's warning filters)")
         if run_errors:
             problems.append(
                 f"{scan.tool} failed:\n" + "\n".join(f"  {redact_text(e.describe())}" for e in _unique(run_errors))
