@@ -403,7 +403,9 @@ def test_a_zap_baseline_warn_under_filterwarnings_error_fails_its_item_as_plain_
     pytester.makepyprojecttoml('[tool.stillme]\ntarget = "bareapp:app"\n\n[tool.stillme.passive]\nin_process = true\n')
     quiet = pytester.runpytest("--stillme-scan=passive", "--stillme-gate", "--stillme-coverage=off")
     assert quiet.ret == 0
-    quiet.stdout.fnmatch_lines(["*StillmeDastWarning: WARN-NEW: X-Content-Type*"])
+    # (the category's name is left out of the line when another library replaced warnings.formatwarning,
+    # as importing bandit.core does: the item and the alert are what this promises)
+    quiet.stdout.fnmatch_lines(["*warnings summary*", "10021::passive", "*WARN-NEW: X-Content-Type*"])
 
 
 #: A scanner whose run is complete but says something worth a warning (as a stale OSV snapshot does).

@@ -136,6 +136,14 @@ def test_suppressions_file(tmp_path: Path) -> None:
         ('[[suppress]]\nrule = "B1"\nreason = "r"\nexpires = 2099-01-01\nwhy = 1\n', "unknown key(s) why"),
         ("[[suppress]\n", "cannot read suppressions"),
         ('suppress = "x"\n', "must be an array of tables"),
+        (
+            '[[suppress]]\nrule = "B1"\nreason = "r"\nexpires = 2099-01-01\nline = -1\n',
+            "'line' must be a whole number, 0",
+        ),
+        (
+            '[[suppress]]\nrule = "B1"\nreason = "r"\nexpires = 2099-01-01\nline = true\n',
+            "'line' must be a whole number",
+        ),
     ],
 )
 def test_bad_suppressions(tmp_path: Path, body: str, message: str) -> None:

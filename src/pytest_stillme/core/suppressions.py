@@ -75,7 +75,9 @@ def load_suppressions(path: Path) -> tuple[Suppression, ...]:
             problems.append(f"{place}: fingerprint, rule and location must be strings")
             continue
         if not isinstance(line, int) or isinstance(line, bool) or line < 0:
-            problems.append(f"{place}: 'line' must be a positive whole number")
+            problems.append(
+                f"{place}: 'line' must be a whole number, 0 or more (0, like leaving it out, matches any line)"
+            )
             continue
         if not fingerprint and not rule:
             problems.append(f"{place}: give a 'fingerprint', or a 'rule' (with an optional 'location')")
