@@ -79,8 +79,11 @@ def test_not_chaos_stays_in_this_process(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_mixed=TESTS)
     result = pytester.runpytest_subprocess("-m", "not chaos", "-s")
     result.assert_outcomes(passed=1, deselected=1)
-    assert "worker none" in result.stdout.str()
-    assert "gw0" not in result.stdout.str()
+    output = result.stdout.str()
+    assert "worker none" in output
+    assert "[gw0]" not in output  # no xdist worker started
+    assert "created: " not in output
+    assert "stillme chaos:" not in output  # chaos was not asked for: no header about it
 
 
 def test_chaos_with_coverage_runs_in_a_worker_and_measures(pytester: pytest.Pytester) -> None:

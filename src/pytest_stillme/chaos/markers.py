@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from .settings import ChaosSettings
+from .worker import selects_chaos
 
 __all__ = ["MARKER_LINES", "MarkerInfo", "chaos_requested", "explicitly_named", "read_markers"]
 
@@ -131,7 +132,8 @@ def chaos_requested(config: pytest.Config, settings: ChaosSettings) -> str:
     if settings.run:
         return settings.origins.get("run", "--stillme-chaos")
     expression = config.getoption("markexpr", "") or ""
-    if _CHAOS_WORD.search(expression):
+    # -m "not chaos" names the marker but asks for no chaos test: not requested (and no header about it)
+    if _CHAOS_WORD.search(expression) and selects_chaos(expression):
         return f"-m {expression!r}"
     return ""
 
