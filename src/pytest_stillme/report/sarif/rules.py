@@ -1,4 +1,4 @@
-"""The run-level objects in sarif-om's model: the tool, its rules and the invocation.
+"""The run-level objects: the tool, its rules and the invocation, as plain SARIF 2.1.0 dicts.
 
 One rule per rule id, described by its most severe finding.
 """
@@ -35,47 +35,9 @@ _PRECISIONS = {
 MAX_DESCRIPTION = 1024
 
 
-_FIELDS: dict[type, list[tuple[str, str, Any]]] = {}
-
-
-_NOTHING = object()
-
-
-#: Written even when equal to sarif-om's default: readers should not have to know the default.
-_KEEP_DEFAULT = frozenset({"level"})
-
-
-def _plain(obj: Any) -> Any:
-    """sarif-om (attrs) objects to dicts keyed by SARIF property names, dropping unset and default values."""
-    cls = type(obj)
-    spec = _FIELDS.get(cls)
-    if spec is None and hasattr(cls, "__attrs_attrs__"):
-        import attr
-
-        spec = []
-        for attribute in cls.__attrs_attrs__:
-            default = attribute.default
-            if isinstance(default, attr.Factory):  # type: ignore[arg-type]
-                default = default.factory()
-            elif default is attr.NOTHING:
-                default = _NOTHING
-            if attribute.name in _KEEP_DEFAULT:
-                default = _NOTHING
-            spec.append((attribute.name, attribute.metadata["schema_property_name"], default))
-        _FIELDS[cls] = spec
-    if spec is not None:
-        out: dict[str, Any] = {}
-        for name, prop, default in spec:
-            value = getattr(obj, name)
-            if value is None or (default is not _NOTHING and value == default):
-                continue
-            out[prop] = _plain(value)
-        return out
-    if isinstance(obj, dict):
-        return {key: _plain(value) for key, value in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(value) for value in obj]
-    return obj
+def _some(**props: Any) -> dict[str, Any]:
+    """A SARIF object from its properties, in the order given, leaving out the unset (None) ones."""
+    return {key: value for key, value in props.items() if value is not None}
 
 
 @dataclass
@@ -159,8 +121,6 @@ def _cut(text: str, limit: int) -> str:
 
 
 def _rule_dict(acc: _RuleAcc) -> dict[str, Any]:
-    from sarif_om import MultiformatMessageString, ReportingConfiguration, ReportingDescriptor
-
     rule = acc.finding.rule
     name = _first_text(rule.name, rule.id, acc.rule_id)
     short = _first_text(rule.short_description, rule.name, acc.rule_id, "(no description)")
@@ -175,87 +135,80 @@ def _rule_dict(acc: _RuleAcc) -> dict[str, Any]:
         properties["security-severity"] = _score_text(acc.score)
     if acc.precision:
         properties["precision"] = acc.precision
-    descriptor = ReportingDescriptor(
+    return _some(
         id=acc.rule_id,
+        defaultConfiguration={"level": acc.severity.sarif_level},
+        fullDescription={"text": full},
+        help={"text": help_text},
+        helpUri=_http_uri(rule.help_uri) or None,
         name=name,
-        short_description=MultiformatMessageString(text=short),
-        full_description=MultiformatMessageString(text=full),
-        help=MultiformatMessageString(text=help_text),
-        help_uri=_http_uri(rule.help_uri) or None,
-        default_configuration=ReportingConfiguration(level=acc.severity.sarif_level),
         properties=properties,
+        shortDescription={"text": short},
     )
-    result: dict[str, Any] = _plain(descriptor)
-    return result
 
 
 #: Notification property holding a ScannerError's fields (read back by scanners/ingest.py).
 ERROR_PROPERTY = "stillme/error"
 
 
+def _notice(text: str, level: str) -> dict[str, Any]:
+    return {"message": {"text": text}, "level": level}
+
+
 def _run_head(plan: _RunPlan, paths: _Paths) -> tuple[dict[str, Any], _Context]:
     """The run without its results, and the rule index its results refer to."""
-    from sarif_om import Invocation, Message, Notification, Run, RunAutomationDetails, Tool, ToolComponent
-
     merged = bool(plan.merged_tools)
     rules = _collect_rules(plan.findings, merged)
     ordered = sorted(rules)
     # The error's own fields ride along in the notification's properties, so that
     # reading the SARIF back (stillme merge / gate) restores the very same error.
     notifications = [
-        Notification(
-            message=Message(text=paths.portable(redact_text(e.describe()))),
-            level="error",
-            properties={ERROR_PROPERTY: _portable_error(e, paths)},
-        )
+        {
+            "message": {"text": paths.portable(redact_text(e.describe()))},
+            "level": "error",
+            "properties": {ERROR_PROPERTY: _portable_error(e, paths)},
+        }
         for e in plan.errors
     ]
     if plan.dropped_run_limit:
         notifications.append(
-            Notification(
-                message=Message(
-                    text=f"{plan.dropped_run_limit} of {plan.total} results were left out: GitHub accepts at most "
+            _notice(
+                (
+                    f"{plan.dropped_run_limit} of {plan.total} results were left out: GitHub accepts at most "
                     f"{plan.run_limit} results per run; the most severe were kept."
                 ),
-                level="warning",
+                "warning",
             )
         )
     if plan.dropped_gzip:
         notifications.append(
-            Notification(
-                message=Message(
-                    text=f"{plan.dropped_gzip} more results were left out to keep the file under "
+            _notice(
+                (
+                    f"{plan.dropped_gzip} more results were left out to keep the file under "
                     f"{_size_text(plan.gzip_limit)} gzip-compressed (GitHub's upload limit); the most severe were kept."
                 ),
-                level="warning",
+                "warning",
             )
         )
     if merged:
         notifications.append(
-            Notification(
-                message=Message(
-                    text=f"GitHub accepts at most {plan.max_runs} runs per file, so this run holds the results of "
+            _notice(
+                (
+                    f"GitHub accepts at most {plan.max_runs} runs per file, so this run holds the results of "
                     f"{len(plan.merged_tools)} tools: {', '.join(plan.merged_tools)} (each result's tool is in its "
                     "properties)."
                 ),
-                level="note",
+                "note",
             )
         )
-    driver = ToolComponent(
+    driver = _some(
         name=plan.name,
-        version=plan.version or None,
+        properties={"tools": list(plan.merged_tools)} if merged else None,
         rules=[_rule_dict(rules[rule_id]) for rule_id in ordered] or None,
+        version=plan.version or None,
     )
-    if merged:
-        driver.properties = {"tools": list(plan.merged_tools)}
-    run = Run(
-        tool=Tool(driver=driver),
-        invocations=[
-            Invocation(execution_successful=not plan.errors, tool_execution_notifications=notifications or None)
-        ],
-        automation_details=RunAutomationDetails(id=plan.automation_id),
-    )
-    head: dict[str, Any] = _plain(run)
+    invocation = _some(executionSuccessful=not plan.errors, toolExecutionNotifications=notifications or None)
+    head = {"tool": {"driver": driver}, "automationDetails": {"id": plan.automation_id}, "invocations": [invocation]}
     index = {rule_id: i for i, rule_id in enumerate(ordered)}
     return head, _Context(index, merged, paths)
 
