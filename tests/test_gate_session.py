@@ -86,6 +86,17 @@ def test_coverage_off_in_config(project: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["coverage*not gated*pass*"])
 
 
+@pytest.mark.parametrize(("report", "figure"), [("--cov-report=", "-"), ("--cov-report=term", "50.0%")])
+def test_coverage_not_gated_shows_pytest_covs_own_total_and_computes_none(
+    project: pytest.Pytester, report: str, figure: str
+) -> None:
+    """Not gated, the figure is pytest-cov's own total when it printed one; none is computed from the data."""
+    project.makepyfile(test_pkg=PARTIAL_TESTS)
+    result = project.runpytest_subprocess("--stillme-gate", "--stillme-coverage=off", "--cov=pkg", report)
+    result.stdout.fnmatch_lines([f"coverage*{figure}*not gated*pass*"])
+    assert result.ret == 0
+
+
 def test_coverage_fail_under_is_the_fallback_minimum(project: pytest.Pytester) -> None:
     project.makepyfile(test_pkg=PARTIAL_TESTS)
     project.makepyprojecttoml("[tool.coverage.report]\nfail_under = 40\n")

@@ -237,9 +237,12 @@ class GatePlugin:
             from ..core.gate import Coverage
             from .compat import coverage_total
 
-            total = coverage_total(self.config)
+            total = coverage_total(self.config, compute=False)
+            policy = self.settings.policy(coverage_fallback=total.fail_under)
+            if policy.coverage_min is not None and total.total is None:
+                total = coverage_total(self.config)  # gated: worth computing from the data
             coverage = Coverage(total.total, "pytest-cov" if total.total is not None else "", total.problem)
-            verdict = evaluate(self.settings.policy(coverage_fallback=total.fail_under), ledger, coverage)
+            verdict = evaluate(policy, ledger, coverage)
         else:
             verdict = evaluate(self.settings.policy(), ledger, None)
         self._write_sarif(verdict)
