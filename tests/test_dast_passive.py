@@ -126,3 +126,11 @@ def test_bounds_stop_the_crawl_with_a_warning(tmp_path: Path) -> None:
     assert result.errors == ()
     (warning,) = result.warnings
     assert warning.startswith("the crawl of app tests.dast_support:LINKED (served in process) stopped at max_pages")
+
+
+def test_no_target_is_an_error_not_an_empty_scan(tmp_path: Path) -> None:
+    """A caller that is not the pytest layer (which checks first) and gives no service gets an error, no findings."""
+    result = run(ScanRequest(root=tmp_path))
+    assert [e.message for e in result.errors] == ["no target to scan"]
+    assert "--stillme-target" in result.errors[0].hint
+    assert result.findings == ()

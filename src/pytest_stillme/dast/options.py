@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.findings import ScannerError
 from ..core.settings import Bad, Setting
 from ..scanners.process import ToolFailure
 from .rules import RuleConfig, RuleFileError, find_rule_file, load_rule_config
 
-__all__ = ["load_rules", "require", "with_defaults"]
+if TYPE_CHECKING:
+    from ..scanners.api import ScanRequest
+    from ..service import ServiceTarget
+
+__all__ = ["load_rules", "require", "require_service", "with_defaults"]
 
 
 def require(tool: str, *modules: str) -> None:
@@ -32,6 +36,19 @@ def require(tool: str, *modules: str) -> None:
                 "pip install 'pytest-stillme[dast]'",
             )
         )
+
+
+def require_service(tool: str, request: ScanRequest) -> ServiceTarget:
+    """The service to scan; without one (a caller that is not the pytest layer gave none) a :class:`ToolFailure`."""
+    if request.service is None:
+        raise ToolFailure(
+            ScannerError(
+                tool,
+                "no target to scan",
+                "give --stillme-target (a loopback URL, or an app as module:attribute), or STILLME_TARGET",
+            )
+        )
+    return request.service
 
 
 def with_defaults(options: Mapping[str, Any], settings: tuple[Setting, ...], tool: str) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from ..service import TargetError
 from .alerts import ZapAlert, ZapInstance, findings_from_alerts
 from .clients import AppFetcher, FetchError, SocketFetcher, target_base
 from .crawl import CrawlLimits, CrawlResult, crawl
-from .options import load_rules, require, with_defaults
+from .options import load_rules, require, require_service, with_defaults
 from .page import Exchange
 from .prules import RULES, PassiveRule
 from .rules import RuleConfig
@@ -115,22 +115,15 @@ def run(request: ScanRequest) -> ScanResult:
         require(TOOL, "defusedxml")
         options = _options(request)
         config = _rules(request, options)
-        if request.service is None:
-            raise ToolFailure(
-                ScannerError(
-                    TOOL,
-                    "no target to scan",
-                    "give --stillme-target (a loopback URL, or an app as module:attribute), or STILLME_TARGET",
-                )
-            )
-        with target_base(request.service, request.root, in_process=bool(options["in_process"])) as (base, app):
+        service = require_service(TOOL, request)
+        with target_base(service, request.root, in_process=bool(options["in_process"])) as (base, app):
             scan = PassiveScan(active_rules(config))
             crawled = _crawl(base, app, options, scan)
     except ToolFailure as exc:
         return ScanResult(TOOL, __version__, errors=(exc.error,))
     except TargetError as exc:
         return ScanResult(TOOL, __version__, errors=(ScannerError(TOOL, str(exc), "fix --stillme-target"),))
-    shown = request.service.describe()
+    shown = service.describe()
     errors = _crawl_errors(crawled, scan, shown)
     warnings: list[str] = []
     if crawled.stopped:

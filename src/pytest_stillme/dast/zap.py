@@ -29,7 +29,7 @@ from ..scanners.process import ToolFailure
 from ..service import TargetError, is_loopback_host, open_target
 from .alerts import OUT_OF_DATE, ZapAlert, ZapInstance, confidence_code, findings_from_alerts, risk_code
 from .catalogue import alert_types, item_key, plugin_of
-from .options import load_rules, require, with_defaults
+from .options import load_rules, require, require_service, with_defaults
 from .rules import RuleConfig
 from .settings import ZAP_SETTINGS
 from .zapapi import ZapClient
@@ -88,14 +88,7 @@ def run(request: ScanRequest) -> ScanResult:
         require(TOOL, "zapv2", "requests")
         options = _options(request)
         rules = _rules(request, options)
-        if request.service is None:
-            raise ToolFailure(
-                ScannerError(
-                    TOOL,
-                    "no target to scan",
-                    "give --stillme-target (a loopback URL, or an app as module:attribute), or STILLME_TARGET",
-                )
-            )
+        require_service(TOOL, request)
         return _run(request, options, rules)
     except ToolFailure as exc:
         return ScanResult(TOOL, errors=(exc.error,))
