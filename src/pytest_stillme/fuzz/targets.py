@@ -18,6 +18,7 @@ is loaded only when fuzzing.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import contextvars
@@ -184,16 +185,17 @@ def _reply(response: httpx.Response, body: bytes, elapsed: float, capture: _Capt
     )
 
 
-class Sender:
+class Sender(abc.ABC):
     """Sends requests to one target; ``kind`` is asgi, wsgi or url; ``base_url`` is what curl should use."""
 
     kind = ""
     base_url = ""
 
+    @abc.abstractmethod
     def send(self, request: Request, timeout: float) -> Reply:
-        raise NotImplementedError
+        """One request, answered (a status, or what went wrong) within ``timeout`` seconds."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a target with nothing to release keeps this default
         """Release the target (lifespan shutdown, connections)."""
 
     def discard(self) -> None:
